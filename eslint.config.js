@@ -1,0 +1,10 @@
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['dist/**', 'src/grpc/generated/**', 'data/**', 'coverage/**', '.tap/**'] }),
+  {
+    rules: {
+      'max-len': ['error', { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true }]
+    }
+  }
+]

@@ -1,0 +1,182 @@
+// All settings come from the environment and are validated here, once, at boot. Nothing else reads process.env.
+// Each entry knows its default and how to explain a bad value, so a misconfigured start names the variable
+// and what is allowed instead of failing later somewhere deep inside a plugin.
+
+type Parser<T> = { parse (raw: string | undefined): T, doc: string }
+
+class ConfigValueError extends Error {}
+
+function int (def: number | undefined, min: number, max: number): Parser<number> {
+  return {
+    doc: `integer ${min}..${max}`,
+    parse (raw) {
+      if (raw === undefined || raw === '') {
+        if (def === undefined) throw new ConfigValueError('is required')
+        return def
+      }
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigValueError(`must be an integer between ${min} and ${max}`)
+      const n = Number(raw)
+      if (n < min || n > max) throw new ConfigValueError(`must be an integer between ${min} and ${max}`)
+      return n
+    }
+  }
+}
+
+function str (def: string, opts: { pattern?: RegExp, hint?: string } = {}): Parser<string> {
+  return {
+    doc: opts.hint ?? 'string',
+    parse (raw) {
+      const v = raw === undefined || raw === '' ? def : raw
+      if (opts.pattern && v !== '' && !opts.pattern.test(v)) throw new ConfigValueError(`must be ${opts.hint}`)
+      return v
+    }
+  }
+}
+
+function optional (opts: { pattern?: RegExp, hint?: string } = {}): Parser<string | undefined> {
+  return {
+    doc: opts.hint ?? 'string (optional)',
+    parse (raw) {
+      if (raw === undefined || raw === '') return undefined
+      if (opts.pattern && !opts.pattern.test(raw)) throw new ConfigValueError(`must be ${opts.hint}`)
+      return raw
+    }
+  }
+}
+
+function oneOf<T extends string> (def: T, values: readonly T[]): Parser<T> {
+  return {
+    doc: values.join(' | '),
+    parse (raw) {
+      const v = raw === undefined || raw === '' ? def : raw
+      if (!(values as readonly string[]).includes(v)) throw new ConfigValueError(`must be one of ${values.join(', ')}`)
+      return v as T
+    }
+  }
+}
+
+function bool (def: boolean): Parser<boolean> {
+  return {
+    doc: 'true | false',
+    parse (raw) {
+      if (raw === undefined || raw === '') return def
+      const v = raw.toLowerCase()
+      if (['true', '1', 'yes'].includes(v)) return true
+      if (['false', '0', 'no'].includes(v)) return false
+      throw new ConfigValueError('must be true or false')
+    }
+  }
+}
+
+function num (def: number, min: number, max: number): Parser<number> {
+  return {
+    doc: `number ${min}..${max}`,
+    parse (raw) {
+      if (raw === undefined || raw === '') return def
+      const n = Number(raw)
+      if (!Number.isFinite(n) || n < min || n > max) throw new ConfigValueError(`must be a number between ${min} and ${max}`)
+      return n
+    }
+  }
+}
+
+const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i
+const CRON_PATTERN = /^(\S+\s+){4,5}\S+$/
+
+export const configSpec = {
+  NODE_ENV: oneOf('development', ['development', 'production', 'test'] as const),
+  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  HOST: str('127.0.0.1', { hint: 'an interface address such as 127.0.0.1 or 0.0.0.0' }),
+  HTTP_PORT: int(3000, 0, 65535),
+  GRPC_PORT: int(50051, 0, 65535),
+  SHUTDOWN_TIMEOUT_MS: int(10000, 100, 600000),
+  HEALTH_CHECK_INTERVAL_MS: int(1000, 50, 60000),
+  BODY_LIMIT_BYTES: int(1048576, 1024, 104857600),
+
+  REDIS_URL: optional({ pattern: /^(rediss?:\/\/|unix:\/\/|\/)\S+$/, hint: 'a redis:// or rediss:// URL (or a unix socket path)' }),
+  REDIS_DATA_DIR: str('./data/redis'),
+  REDIS_SERVER_BIN: str('redis-server'),
+
+  CASSANDRA_CONTACT_POINTS: optional({ pattern: /^[^,\s]+(,[^,\s]+)*$/, hint: 'comma-separated host[:port] list' }),
+  CASSANDRA_LOCAL_DC: str('datacenter1'),
+  CASSANDRA_KEYSPACE: str('playfield', { pattern: /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/, hint: 'a CQL identifier (letters, digits, _)' }),
+  CASSANDRA_REPLICATION: str("{'class': 'SimpleStrategy', 'replication_factor': 1}", {
+    pattern: /^\{[^;]*\}$/, hint: "a CQL replication map such as {'class': 'SimpleStrategy', 'replication_factor': 1}"
+  }),
+  CASSANDRA_USERNAME: optional(),
+  CASSANDRA_PASSWORD: optional(),
+
+  GRPC_TLS_CERT: optional({ hint: 'path to a PEM certificate chain' }),
+  GRPC_TLS_KEY: optional({ hint: 'path to a PEM private key' }),
+  GRPC_TLS_CLIENT_CA: optional({ hint: 'path to a PEM CA bundle; enables mutual TLS' }),
+
+  RATE_LIMIT_MAX: int(100, 1, 1000000),
+  RATE_LIMIT_WINDOW_MS: int(60000, 100, 86400000),
+  METRICS_ENABLED: bool(true),
+
+  WORKERS_ENABLED: bool(true),
+  WORKER_CONCURRENCY: int(4, 1, 256),
+
+  // leaderboard and accounts
+  PAGE_SIZE: int(10, 1, 1000),
+  MAX_BATCH: int(100, 1, 10000),
+  JWT_SECRET: optional({ pattern: /^.{32,}$/, hint: 'at least 32 characters' }),
+  JWT_TTL: int(1800, 10, 86400),
+  ADMIN_USER: optional({ pattern: /^[A-Za-z0-9_.@-]{1,64}$/, hint: '1-64 of A-Z a-z 0-9 _ . @ -' }),
+  ADMIN_PASSWORD: optional({ pattern: /^.{8,}$/, hint: 'at least 8 characters' }),
+  TOKEN_BYTES: int(7, 7, 64),
+  LEADERBOARD_MAINTENANCE_CRON: str('0 3 * * *', { pattern: CRON_PATTERN, hint: 'a 5- or 6-field cron expression' }),
+
+  // ads
+  VAST_UPSTREAM_URL: optional({ pattern: URL_PATTERN, hint: 'an http(s) URL' }),
+  VAST_TIMEOUT_MS: int(1000, 1, 60000),
+  ADS_SIGNING_SECRET: optional({ pattern: /^.{16,}$/, hint: 'at least 16 characters' }),
+  PUBLIC_BASE_URL: optional({ pattern: URL_PATTERN, hint: 'the URL clients reach this service at, e.g. https://ads.example.com' }),
+
+  // users
+  USERS_REQUIRE_AUTH: bool(true),
+  USERS_EXPORT_PATH: str('./data/all_users.json'),
+  USERS_BATCH_SIZE: int(500, 1, 10000),
+  USERS_EXPORT_DEBOUNCE_MS: int(2000, 0, 3600000),
+
+  // shapes
+  SHAPES_SIGNATURE: str('playfield-signature'),
+  SHAPES_CHAOS_FAILURE_RATE: num(0, 0, 1),
+  SHAPES_CHAOS_FAILURE_COUNT: int(0, 0, 1000000)
+}
+
+type Spec = typeof configSpec
+export type Config = { [K in keyof Spec]: Spec[K] extends Parser<infer T> ? T : never }
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Validates every variable at once and reports all problems together. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const out: Record<string, unknown> = {}
+  const problems: string[] = []
+  for (const [key, parser] of Object.entries(configSpec) as Array<[string, Parser<unknown>]>) {
+    try {
+      out[key] = parser.parse(env[key])
+    } catch (err) {
+      if (!(err instanceof ConfigValueError)) throw err
+      const shown = key.includes('SECRET') || key.includes('PASSWORD') ? '<hidden>' : JSON.stringify(env[key])
+      problems.push(`${key} ${err.message} (got ${shown})`)
+    }
+  }
+  const cfg = out as Config
+  if (Boolean(cfg.GRPC_TLS_CERT) !== Boolean(cfg.GRPC_TLS_KEY)) {
+    problems.push('GRPC_TLS_CERT and GRPC_TLS_KEY must be set together')
+  }
+  if (cfg.GRPC_TLS_CLIENT_CA && !cfg.GRPC_TLS_CERT) problems.push('GRPC_TLS_CLIENT_CA needs GRPC_TLS_CERT and GRPC_TLS_KEY')
+  if (cfg.NODE_ENV === 'production') {
+    if (!cfg.JWT_SECRET) problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 characters)')
+    if (!cfg.ADS_SIGNING_SECRET) problems.push('ADS_SIGNING_SECRET is required when NODE_ENV=production (at least 16 characters)')
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return cfg
+}

@@ -1,0 +1,112 @@
+import { status as GrpcStatus } from '@grpc/grpc-js'
+
+// The one error model. Domain code throws these; REST and gRPC each map them here, once.
+// Anything that is not a PlayfieldError (or a Fastify client error) is a fault: 500 / INTERNAL, no internals.
+
+export class PlayfieldError extends Error {
+  constructor (
+    message: string,
+    readonly statusCode: number,
+    readonly grpcCode: GrpcStatus,
+    readonly code: string,
+    readonly details?: unknown
+  ) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+export class InvalidArgumentError extends PlayfieldError {
+  constructor (message: string, details?: unknown) {
+    super(message, 400, GrpcStatus.INVALID_ARGUMENT, 'PLAYFIELD_INVALID_ARGUMENT', details)
+  }
+}
+
+export class UnauthenticatedError extends PlayfieldError {
+  constructor (message = 'authentication required') {
+    super(message, 401, GrpcStatus.UNAUTHENTICATED, 'PLAYFIELD_UNAUTHENTICATED')
+  }
+}
+
+export class ForbiddenError extends PlayfieldError {
+  constructor (message = 'not allowed') {
+    super(message, 403, GrpcStatus.PERMISSION_DENIED, 'PLAYFIELD_FORBIDDEN')
+  }
+}
+
+export class NotFoundError extends PlayfieldError {
+  constructor (message: string) {
+    super(message, 404, GrpcStatus.NOT_FOUND, 'PLAYFIELD_NOT_FOUND')
+  }
+}
+
+export class ConflictError extends PlayfieldError {
+  constructor (message: string) {
+    super(message, 409, GrpcStatus.ALREADY_EXISTS, 'PLAYFIELD_CONFLICT')
+  }
+}
+
+export class RateLimitedError extends PlayfieldError {
+  constructor (message = 'too many requests') {
+    super(message, 429, GrpcStatus.RESOURCE_EXHAUSTED, 'PLAYFIELD_RATE_LIMITED')
+  }
+}
+
+export class UnavailableError extends PlayfieldError {
+  constructor (message = 'a backing service is unavailable, try again shortly') {
+    super(message, 503, GrpcStatus.UNAVAILABLE, 'PLAYFIELD_UNAVAILABLE')
+  }
+}
+
+// Errors from the storage clients that mean "dependency down", not "bug": surfaced as 503 / UNAVAILABLE.
+const UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'NoHostAvailableError', 'OperationTimedOutError'])
+const UNAVAILABLE_MESSAGES = [/Connection is closed/, /Stream isn't writeable/, /ECONNREFUSED/, /Reached the max retries/]
+
+function asPlayfieldError (err: unknown): PlayfieldError | undefined {
+  if (err instanceof PlayfieldError) return err
+  if (err instanceof Error) {
+    if (UNAVAILABLE_NAMES.has(err.name) || UNAVAILABLE_MESSAGES.some(re => re.test(err.message))) {
+      return new UnavailableError()
+    }
+  }
+  return undefined
+}
+
+export interface HttpErrorReply { statusCode: number, body: { message: string, code: string, details?: unknown } }
+
+export function toHttpError (err: unknown): HttpErrorReply {
+  const known = asPlayfieldError(err)
+  if (known) {
+    const body: HttpErrorReply['body'] = { message: known.message, code: known.code }
+    if (known.details !== undefined) body.details = known.details
+    return { statusCode: known.statusCode, body }
+  }
+  // Fastify's own client errors (schema validation, bad JSON, body too large, unsupported media type…)
+  const e = err as { statusCode?: number, code?: string, message?: string, validation?: unknown }
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return {
+      statusCode: e.statusCode,
+      body: { message: e.message ?? 'bad request', code: e.validation ? 'PLAYFIELD_INVALID_ARGUMENT' : (e.code ?? 'PLAYFIELD_BAD_REQUEST') }
+    }
+  }
+  return { statusCode: 500, body: { message: 'internal server error', code: 'PLAYFIELD_INTERNAL' } }
+}
+
+export interface GrpcErrorStatus { code: GrpcStatus, details: string }
+
+export function toGrpcError (err: unknown): GrpcErrorStatus {
+  const known = asPlayfieldError(err)
+  if (known) return { code: known.grpcCode, details: known.message }
+  const e = err as { code?: unknown, details?: unknown }
+  // Already a gRPC status object (e.g. produced by an interceptor): pass through unless it would leak internals.
+  if (typeof e?.code === 'number' && e.code !== GrpcStatus.UNKNOWN && e.code !== GrpcStatus.INTERNAL &&
+      typeof e.details === 'string') {
+    return { code: e.code, details: e.details }
+  }
+  return { code: GrpcStatus.INTERNAL, details: 'internal error' }
+}
+
+/** True for errors that are faults of ours (to be logged at error level). */
+export function isFault (err: unknown): boolean {
+  return toHttpError(err).statusCode >= 500
+}

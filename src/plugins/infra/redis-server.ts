@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { constants } from 'node:fs'
+import { access, mkdir } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { delimiter, isAbsolute, join, resolve } from 'node:path'
+
+// Starts a private redis-server child: the embedded default of the app, and the per-file server of the tests.
+//
+// The child runs under a tiny sh watchdog whose stdin is a pipe from this process. If this process dies for any
+// reason (even SIGKILL), the pipe closes, `read` returns and the watchdog stops redis-server: no orphan is left.
+// The watchdog runs in its own session (detached) so a Ctrl-C in the terminal reaches only the app, which then
+// stops Redis last, after everything that uses it.
+const WATCHDOG = `
+"$0" "$@" &
+child=$!
+trap 'kill -TERM $child 2>/dev/null' TERM INT HUP
+read _ignored
+kill -TERM $child 2>/dev/null
+wait $child
+`
+
+export interface RedisServerOptions {
+  bin?: string
+  dir: string
+  /** 0 or absent: a free loopback port is chosen. */
+  port?: number
+  /** AOF with appendfsync everysec (durable default); false for throwaway test servers. */
+  aof?: boolean
+  startTimeoutMs?: number
+}
+
+export interface RedisServerHandle {
+  readonly host: string
+  readonly port: number
+  readonly url: string
+  readonly pid: number | undefined
+  readonly dir: string
+  /** Stops the server cleanly (AOF flushed) and waits for it to exit. */
+  stop (): Promise<void>
+  /** Starts it again on the same port and directory (tests use this to simulate an outage). */
+  restart (): Promise<void>
+}
+
+export class RedisServerMissingError extends Error {
+  constructor (bin: string) {
+    super(`redis-server not found (looked for "${bin}" on PATH). Install it (Debian/Ubuntu: apt-get install redis-server; ` +
+      'macOS: brew install redis) or set REDIS_URL to an existing Redis.')
+    this.name = 'RedisServerMissingError'
+  }
+}
+
+/** Finds an executable the way a shell would; undefined when it is not on PATH. */
+export async function findExecutable (bin: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
+  const candidates = bin.includes('/') || isAbsolute(bin) ? [bin] : path.split(delimiter).filter(Boolean).map(d => join(d, bin))
+  for (const c of candidates) {
+    try {
+      await access(c, constants.X_OK)
+      return c
+    } catch {}
+  }
+  return undefined
+}
+
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      srv.close(() => { typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')) })
+    })
+  })
+}
+
+function serverArgs (port: number, dir: string, aof: boolean): string[] {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', '', '--daemonize', 'no',
+    '--protected-mode', 'yes', '--save', '']
+  if (aof) args.push('--appendonly', 'yes', '--appendfsync', 'everysec')
+  else args.push('--appendonly', 'no')
+  return args
+}
+
+async function launch (bin: string, port: number, dir: string, aof: boolean, timeoutMs: number): Promise<ChildProcess> {
+  const child = spawn('sh', ['-c', WATCHDOG, bin, ...serverArgs(port, dir, aof)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true
+  })
+  // The handles must not keep the event loop alive by themselves; the app decides when to exit.
+  child.unref()
+  let output = ''
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`redis-server did not become ready within ${timeoutMs} ms:\n${output}`)), timeoutMs)
+    const onData = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000)
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        child.stdout?.removeListener('data', onData)
+        child.stdout?.resume()
+        child.stderr?.resume()
+        child.removeListener('exit', onExit)
+        resolve(child)
+      }
+    }
+    const onExit = (code: number | null) => {
+      fail(new Error(`redis-server exited with code ${code} before it was ready:\n${output}`))
+    }
+    function fail (err: Error) {
+      clearTimeout(timer)
+      child.removeListener('exit', onExit)
+      try { if (child.pid) process.kill(-child.pid, 'SIGKILL') } catch {}
+      reject(err)
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.on('exit', onExit)
+    child.on('error', (err) => fail(err))
+  })
+}
+
+async function stopChild (child: ChildProcess, timeoutMs = 10000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  // Closing the pipe is the normal stop: the watchdog sends SIGTERM, redis flushes the AOF and exits.
+  child.stdin?.end()
+  const timer = setTimeout(() => { try { if (child.pid) process.kill(-child.pid, 'SIGKILL') } catch {} }, timeoutMs)
+  await exited
+  clearTimeout(timer)
+}
+
+export async function startRedisServer (opts: RedisServerOptions): Promise<RedisServerHandle> {
+  const bin = await findExecutable(opts.bin ?? 'redis-server')
+  if (!bin) throw new RedisServerMissingError(opts.bin ?? 'redis-server')
+  const dir = resolve(opts.dir)
+  const aof = opts.aof ?? true
+  const timeoutMs = opts.startTimeoutMs ?? 10000
+  await mkdir(dir, { recursive: true })
+
+  let port = opts.port ?? 0
+  let child: ChildProcess | undefined
+  for (let attempt = 0; !child; attempt++) {
+    const chosen = port === 0 ? await freePort() : port
+    try {
+      child = await launch(bin, chosen, dir, aof, timeoutMs)
+      port = chosen
+    } catch (err) {
+      // Another process may grab a free port between our probe and redis' bind: try another one.
+      const retryable = opts.port ? false : /Address already in use/.test((err as Error).message)
+      if (!retryable || attempt >= 4) throw err
+    }
+  }
+
+  let current: ChildProcess = child
+  return {
+    host: '127.0.0.1',
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid () { return current.pid },
+    dir,
+    async stop () { await stopChild(current) },
+    async restart () {
+      await stopChild(current)
+      current = await launch(bin, port, dir, aof, timeoutMs)
+    }
+  }
+}
