@@ -60,7 +60,9 @@ export class UnavailableError extends PlayfieldError {
 
 // Errors from the storage clients that mean "dependency down", not "bug": surfaced as 503 / UNAVAILABLE.
 const UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'NoHostAvailableError', 'OperationTimedOutError'])
-const UNAVAILABLE_MESSAGES = [/Connection is closed/, /Stream isn't writeable/, /ECONNREFUSED/, /Reached the max retries/]
+const UNAVAILABLE_MESSAGES = [
+  /Connection is closed/, /Stream isn't writeable/, /ECONNREFUSED/, /Reached the max retries/
+]
 
 function asPlayfieldError (err: unknown): PlayfieldError | undefined {
   if (err instanceof PlayfieldError) return err

@@ -60,7 +60,9 @@ export function createHealth ({ intervalMs }: { intervalMs: number }) {
     onChange (listener: (ready: boolean) => void) { events.on('change', listener) },
     start () {
       if (timer) return
-      const tick = () => { check().catch(() => {}).finally(() => { if (timer) timer = setTimeout(tick, intervalMs).unref() }) }
+      const tick = () => {
+        check().catch(() => {}).finally(() => { if (timer) timer = setTimeout(tick, intervalMs).unref() })
+      }
       timer = setTimeout(tick, 0).unref()
     },
     /** First step of shutdown: report not-ready on both doors before anything stops. */

@@ -1,0 +1,102 @@
+import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from './config.js'
+import { systemClock, type Clock } from './clock.js'
+import { correlationIdFromHeaders } from './correlation.js'
+import { toHttpError } from './errors.js'
+import healthPlugin from './plugins/infra/health.js'
+import redisPlugin from './plugins/infra/redis.js'
+import queuesPlugin from './plugins/infra/queues.js'
+import metricsPlugin from './plugins/external/metrics.js'
+import sensiblePlugin from './plugins/external/sensible.js'
+import swaggerPlugin from './plugins/external/swagger.js'
+import underPressurePlugin from './plugins/external/under-pressure.js'
+import rateLimitPlugin from './plugins/external/rate-limit.js'
+import grpcServerPlugin from './grpc/server.js'
+import healthRoutes from './routes/health.js'
+
+export interface AppOptions {
+  config: Config
+  clock?: Clock
+  /** 'server' (default): both doors and, when WORKERS_ENABLED, the workers. 'worker': workers only. */
+  role?: 'server' | 'worker'
+}
+
+/** Fastify options shared by src/server.ts and the tests, so tests build the app exactly as production does. */
+export function options (config: Config): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', '*.jwt', 'headers.authorization'],
+        censor: '[redacted]'
+      },
+      ...(process.stdout.isTTY && config.NODE_ENV !== 'production' ? { transport: { target: 'pino-pretty' } } : {})
+    },
+    // The correlation id is the request id: it is on every log line of the request and echoed back.
+    genReqId: (req) => correlationIdFromHeaders(req.headers),
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } }
+  }
+}
+
+/**
+ * Registers everything, in order: shared clients first, then domains, then the doors, so that on close
+ * (reverse order) the servers stop before the clients they use. Never listens.
+ */
+async function app (fastify: FastifyInstance, opts: AppOptions) {
+  const { config } = opts
+  const clock = opts.clock ?? systemClock
+  const role = opts.role ?? 'server'
+  fastify.decorate('config', config)
+  fastify.decorate('clock', clock)
+
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-correlation-id', request.id)
+    // A response finished during shutdown closes its keep-alive connection, so the server can stop without
+    // waiting for the client's idle timeout.
+    if (fastify.health.isShuttingDown()) reply.header('connection', 'close')
+  })
+  fastify.setErrorHandler((err, request, reply) => {
+    const { statusCode, body } = toHttpError(err)
+    if (statusCode >= 500) request.log.error({ err }, 'request failed')
+    else request.log.info({ err: { message: (err as Error).message, code: body.code } }, 'request rejected')
+    return reply.code(statusCode).send(body)
+  })
+  fastify.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ message: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'PLAYFIELD_NOT_FOUND' })
+  })
+
+  // shared resources
+  await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
+  await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
+  await fastify.register(redisPlugin, { config })
+  await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
+
+  if (role === 'server') {
+    await fastify.register(sensiblePlugin)
+    await fastify.register(swaggerPlugin)
+    await fastify.register(underPressurePlugin)
+    await fastify.register(rateLimitPlugin, { config })
+    await fastify.register(grpcServerPlugin, { config })
+  }
+
+  // domains (each decorates its service; REST routes and gRPC services call only those)
+
+  if (role === 'server') {
+    await fastify.register(healthRoutes)
+  }
+}
+
+// Not encapsulated: the server and the tests see the decorators (redis, grpc, domain services) on the root.
+export default fp(app, { name: 'playfield' })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    clock: Clock
+  }
+}

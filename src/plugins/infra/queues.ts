@@ -1,0 +1,72 @@
+import fp from 'fastify-plugin'
+import { Queue, Worker, type Job, type JobsOptions, type QueueOptions, type WorkerOptions } from 'bullmq'
+import type { Config } from '../../config.js'
+
+// Every BullMQ queue and worker of the process is made here, so that they share connections sensibly,
+// show up together in the dashboard, and close in the right order (workers before queues before Redis).
+
+export interface QueueRegistry {
+  /** A producer-side queue. Keys live under `<domain>:q:<name>:…` (BullMQ prefix, never an ioredis keyPrefix). */
+  queue<T = unknown, R = unknown> (domain: string, name: string,
+    opts?: Partial<QueueOptions> & { defaultJobOptions?: JobsOptions }): Queue<T, R>
+  /**
+   * A worker for a queue, only when this process runs workers (WORKERS_ENABLED or the standalone worker entry).
+   * Returns undefined otherwise. Each worker gets its own blocking connection with maxRetriesPerRequest null.
+   */
+  worker<T = unknown, R = unknown> (domain: string, name: string, processor: (job: Job<T, R>) => Promise<R>,
+    opts?: Partial<WorkerOptions>): Worker<T, R> | undefined
+  /** All queues made so far (the dashboard lists them). */
+  all (): Queue[]
+  readonly workersEnabled: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { queues: QueueRegistry }
+}
+
+export const prefixFor = (domain: string) => `${domain}:q`
+
+export default fp(async function queuesPlugin (app, { config, runWorkers }: { config: Config, runWorkers?: boolean }) {
+  const log = app.log.child({ component: 'queues' })
+  const queues = new Map<string, Queue>()
+  const workers: Worker[] = []
+  const workersEnabled = runWorkers ?? config.WORKERS_ENABLED
+  // Producers share one connection; they fail fast like any other Redis call when Redis is away.
+  const producerConnection = app.redisConnection({ maxRetriesPerRequest: 2 })
+
+  const registry: QueueRegistry = {
+    workersEnabled,
+    queue (domain, name, opts = {}) {
+      const key = `${prefixFor(domain)}:${name}`
+      let q = queues.get(key)
+      if (!q) {
+        q = new Queue(name, { ...opts, connection: producerConnection, prefix: prefixFor(domain) })
+        q.on('error', (err) => log.warn({ err: { message: err.message }, queue: name }, 'queue error'))
+        queues.set(key, q)
+      }
+      return q as any
+    },
+    worker (domain, name, processor, opts = {}) {
+      if (!workersEnabled) return undefined
+      const connection = app.redisConnection({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+      const w = new Worker(name, processor, {
+        concurrency: config.WORKER_CONCURRENCY,
+        ...opts,
+        connection,
+        prefix: prefixFor(domain)
+      })
+      w.on('error', (err) => log.warn({ err: { message: err.message }, queue: name }, 'worker error'))
+      w.on('failed', (job, err) => log.warn({ jobId: job?.id, queue: name, err: { message: err.message } }, 'job failed'))
+      workers.push(w as Worker)
+      return w
+    },
+    all: () => [...queues.values()]
+  }
+  app.decorate('queues', registry)
+
+  app.addHook('onClose', async () => {
+    // Workers first: they finish their active jobs (BullMQ waits for them), then producers.
+    await Promise.all(workers.map(w => w.close().catch(err => log.warn({ err }, 'worker close failed'))))
+    await Promise.all([...queues.values()].map(q => q.close().catch(err => log.warn({ err }, 'queue close failed'))))
+  })
+}, { name: 'queues', dependencies: ['redis'] })

@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { request } from 'node:http'
+import t from 'tap'
+import { Metadata, status, type Client } from '@grpc/grpc-js'
+import { build, deadline, grpcClient, privateRedis } from '../helper.js'
+import { HealthClient } from '../../src/grpc/health-client.js'
+import { InvalidArgumentError } from '../../src/errors.js'
+
+type HealthStub = Client & {
+  check (req: { service: string }, md: Metadata, opts: object, cb: (err: any, res: { status: string }) => void): void
+  watch (req: { service: string }, md?: Metadata): NodeJS.EventEmitter & { cancel (): void }
+}
+
+function check (client: HealthStub, service = '', md = new Metadata()): Promise<{ status: string, metadata?: Metadata }> {
+  return new Promise((resolve, reject) => {
+    let metadata: Metadata | undefined
+    const call = (client as any).check({ service }, md, { deadline: deadline() }, (err: any, res: any) => {
+      if (err) reject(err)
+      else resolve({ status: res.status, metadata })
+    })
+    call.on('metadata', (m: Metadata) => { metadata = m })
+  })
+}
+
+async function waitFor (predicate: () => Promise<boolean>, timeoutMs = 8000) {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (await predicate()) return true
+    await sleep(50)
+  }
+  return false
+}
+
+t.test('GET /health/live and /health/ready answer 200 with Redis up', async (t) => {
+  const app = await build(t)
+  const live = await app.inject('/health/live')
+  t.equal(live.statusCode, 200)
+  t.same(live.json(), { status: 'ok' })
+  const ready = await app.inject('/health/ready')
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ok', shuttingDown: false, checks: { redis: 'up' } })
+})
+
+t.test('grpc.health.v1 Check reports SERVING overall and NOT_FOUND for an unknown service', async (t) => {
+  const app = await build(t)
+  const client = grpcClient<HealthStub>(t, app, HealthClient)
+  t.equal((await check(client, '')).status, 'SERVING')
+  await t.rejects(check(client, 'no.Such'), { code: status.NOT_FOUND })
+})
+
+t.test('a correlation id sent over HTTP comes back and a missing one is minted', async (t) => {
+  const app = await build(t)
+  const sent = await app.inject({ url: '/health/live', headers: { 'x-correlation-id': 'corr-123' } })
+  t.equal(sent.headers['x-correlation-id'], 'corr-123')
+  const viaRequestId = await app.inject({ url: '/health/live', headers: { 'x-request-id': 'req-456' } })
+  t.equal(viaRequestId.headers['x-correlation-id'], 'req-456')
+  const minted = await app.inject('/health/live')
+  t.match(minted.headers['x-correlation-id'], /^[0-9a-f-]{36}$/)
+  const unsafe = await app.inject({ url: '/health/live', headers: { 'x-correlation-id': 'bad id\twith spaces' } })
+  t.match(unsafe.headers['x-correlation-id'], /^[0-9a-f-]{36}$/)
+})
+
+t.test('a correlation id sent over gRPC comes back in the initial metadata, and is minted when absent', async (t) => {
+  const app = await build(t)
+  const client = grpcClient<HealthStub>(t, app, HealthClient)
+  const md = new Metadata()
+  md.set('x-correlation-id', 'grpc-corr-1')
+  const echoed = await check(client, '', md)
+  t.same(echoed.metadata?.get('x-correlation-id'), ['grpc-corr-1'])
+  const minted = await check(client, '')
+  t.match(String(minted.metadata?.get('x-correlation-id')[0]), /^[0-9a-f-]{36}$/)
+})
+
+t.test('errors map to { message, code } and faults hide their internals', async (t) => {
+  const app = await build(t, { ready: false })
+  app.get('/test/invalid', async () => { throw new InvalidArgumentError('page must be >= 0') })
+  app.get('/test/fault', async () => { throw new Error('secret stack detail') })
+  await app.ready()
+  const invalid = await app.inject('/test/invalid')
+  t.equal(invalid.statusCode, 400)
+  t.same(invalid.json(), { message: 'page must be >= 0', code: 'PLAYFIELD_INVALID_ARGUMENT' })
+  const fault = await app.inject('/test/fault')
+  t.equal(fault.statusCode, 500)
+  t.same(fault.json(), { message: 'internal server error', code: 'PLAYFIELD_INTERNAL' })
+  const missing = await app.inject('/nope')
+  t.equal(missing.statusCode, 404)
+  t.equal(missing.json().code, 'PLAYFIELD_NOT_FOUND')
+  const badJson = await app.inject({ method: 'POST', url: '/test/invalid', headers: { 'content-type': 'application/json' }, payload: '{' })
+  t.ok(badJson.statusCode >= 400 && badJson.statusCode < 500, `bad JSON is a 4xx (got ${badJson.statusCode})`)
+})
+
+t.test('GET /metrics exposes HTTP request counts with the route pattern', async (t) => {
+  const app = await build(t)
+  await app.inject('/health/live')
+  const res = await app.inject('/metrics')
+  t.equal(res.statusCode, 200)
+  t.match(res.body, /playfield_http_requests_total\{method="GET",route="\/health\/live",status="200"\} 1/)
+  t.match(res.body, /playfield_process_cpu_user_seconds_total/)
+})
+
+t.test('GET /docs/json serves the OpenAPI document', async (t) => {
+  const app = await build(t)
+  const res = await app.inject('/docs/json')
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().openapi.startsWith('3.'), true)
+  t.ok(res.json().paths['/health/ready'])
+})
+
+t.test('readiness and gRPC health flip when Redis stops and come back when it restarts', async (t) => {
+  const redis = await privateRedis(t)
+  const app = await build(t, { config: { REDIS_URL: redis.url } })
+  const client = grpcClient<HealthStub>(t, app, HealthClient)
+  const seen: string[] = []
+  const watch = client.watch({ service: '' })
+  watch.on('data', (m: { status: string }) => seen.push(m.status))
+  watch.on('error', () => {})
+  t.teardown(() => watch.cancel())
+
+  t.equal((await app.inject('/health/ready')).statusCode, 200)
+  await redis.stop()
+  const down = await app.inject('/health/ready')
+  t.equal(down.statusCode, 503)
+  t.same(down.json().checks, { redis: 'down' })
+  t.ok(await waitFor(async () => (await check(client)).status === 'NOT_SERVING'), 'gRPC Check turns NOT_SERVING')
+
+  await redis.restart()
+  t.ok(await waitFor(async () => (await app.inject('/health/ready')).statusCode === 200), 'ready again after restart')
+  t.ok(await waitFor(async () => (await check(client)).status === 'SERVING'), 'gRPC Check SERVING again')
+  t.ok(await waitFor(async () => seen.join(',') === 'SERVING,NOT_SERVING,SERVING'), `Watch saw ${seen.join(',')}`)
+})
+
+t.test('graceful shutdown lets a slow in-flight request finish and ends Watch streams with NOT_SERVING', async (t) => {
+  const app = await build(t, { ready: false })
+  app.get('/test/slow', async () => { await sleep(400); return { done: true } })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const port = (app.server.address() as { port: number }).port
+  const client = grpcClient<HealthStub>(t, app, HealthClient)
+  const seen: string[] = []
+  const watch = client.watch({ service: '' })
+  const watchEnded = new Promise<void>((resolve) => { watch.on('end', resolve); watch.on('error', () => resolve()) })
+  watch.on('data', (m: { status: string }) => seen.push(m.status))
+  await waitFor(async () => seen.length > 0)
+
+  const slow = new Promise<{ status: number, body: string }>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/test/slow' }, (res) => {
+      let body = ''
+      res.on('data', (c) => { body += c })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    }).on('error', reject).end()
+  })
+  await sleep(100)
+  const started = Date.now()
+  await app.close()
+  const res = await slow
+  t.equal(res.status, 200)
+  t.same(JSON.parse(res.body), { done: true })
+  t.ok(Date.now() - started >= 250, 'close waited for the request')
+  await watchEnded
+  t.same(seen, ['SERVING', 'NOT_SERVING'])
+})

@@ -1,0 +1,1 @@
+// Runs once after all test files (see .taprc).

@@ -1,0 +1,1 @@
+// Runs once before all test files (see .taprc). The Cassandra fixture hooks in here.
