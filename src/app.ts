@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { correlationIdFromHeaders } from './correlation.js'
-import { toHttpError } from './errors.js'
+import { toHttpError, UnauthenticatedError } from './errors.js'
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
 import queuesPlugin from './plugins/infra/queues.js'
@@ -12,8 +12,10 @@ import sensiblePlugin from './plugins/external/sensible.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
+import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
 import healthRoutes from './routes/health.js'
+import authRoutes from './routes/auth.js'
 
 export interface AppOptions {
   config: Config
@@ -62,6 +64,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   })
   fastify.setErrorHandler((err, request, reply) => {
     const { statusCode, body } = toHttpError(err)
+    if (err instanceof UnauthenticatedError && err.challenge) reply.header('www-authenticate', err.challenge)
     if (statusCode >= 500) request.log.error({ err }, 'request failed')
     else request.log.info({ err: { message: (err as Error).message, code: body.code } }, 'request rejected')
     return reply.code(statusCode).send(body)
@@ -75,6 +78,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
+  await fastify.register(authPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(sensiblePlugin)
@@ -88,6 +92,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
+    await fastify.register(authRoutes)
   }
 }
 

@@ -23,7 +23,8 @@ export class InvalidArgumentError extends PlayfieldError {
 }
 
 export class UnauthenticatedError extends PlayfieldError {
-  constructor (message = 'authentication required') {
+  /** `challenge` becomes the WWW-Authenticate header of the 401 (e.g. 'Basic realm="playfield"'). */
+  constructor (message = 'authentication required', readonly challenge?: string) {
     super(message, 401, GrpcStatus.UNAUTHENTICATED, 'PLAYFIELD_UNAUTHENTICATED')
   }
 }

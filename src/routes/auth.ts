@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { BASIC_CHALLENGE } from '../plugins/infra/auth.js'
+import { NotFoundError, UnauthenticatedError } from '../errors.js'
+import { AccountCreateSchema, ErrorSchema, JwtResponseSchema, RevokedSchema, TokenResponseSchema, TokenRevokeSchema } from '../schemas/auth.js'
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema }
+
+function basicPayload (header: string | undefined): string {
+  const m = /^Basic\s+(\S*)\s*$/i.exec(header ?? '')
+  if (!m) throw new UnauthenticatedError('missing or malformed "Authorization: Basic <base64 user:password>" header', BASIC_CHALLENGE)
+  return m[1] ?? ''
+}
+
+const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { auth } = app
+
+  app.post('/auth', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Exchange HTTP Basic credentials for a REST JWT',
+      security: [{ basicAuth: [] }],
+      response: { 200: JwtResponseSchema, ...errors }
+    },
+    // Per client address here; per username inside authenticateBasic.
+    config: { rateLimit: { max: 20, timeWindow: 60_000 } }
+  }, async (request) => {
+    const principal = await auth.authenticateBasic(basicPayload(request.headers.authorization))
+    return await auth.signJwt(principal)
+  })
+
+  app.post('/tokens', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Issue a gRPC token for the caller (HTTP Basic), as AuthenticateUser does',
+      security: [{ basicAuth: [] }],
+      response: { 201: TokenResponseSchema, ...errors }
+    },
+    config: { rateLimit: { max: 20, timeWindow: 60_000 } }
+  }, async (request, reply) => {
+    const principal = await auth.authenticateBasic(basicPayload(request.headers.authorization))
+    return reply.code(201).send({ token: await auth.issueToken(principal.username) })
+  })
+
+  app.post('/tokens/revoke', {
+    schema: {
+      tags: ['auth', 'admin'],
+      summary: 'Revoke one gRPC token, or every token of an account (admin)',
+      security: [{ basicAuth: [] }, { bearerAuth: [] }],
+      body: TokenRevokeSchema,
+      response: { 200: RevokedSchema, 404: ErrorSchema, ...errors }
+    },
+    preHandler: auth.requireAdmin
+  }, async (request) => {
+    const body = request.body
+    if ('token' in body) {
+      if (!(await auth.revokeToken(body.token))) throw new NotFoundError('no such token')
+      return { revoked: 1 }
+    }
+    return { revoked: await auth.revokeAllTokens(body.username) }
+  })
+
+  app.post('/accounts', {
+    schema: {
+      tags: ['auth', 'admin'],
+      summary: 'Create an account (admin)',
+      security: [{ basicAuth: [] }, { bearerAuth: [] }],
+      body: AccountCreateSchema,
+      response: { 201: Type.Object({ username: Type.String(), admin: Type.Boolean() }), 409: ErrorSchema, ...errors }
+    },
+    preHandler: auth.requireAdmin
+  }, async (request, reply) => {
+    const { username, password, admin = false } = request.body
+    await auth.createAccount(username, password, { admin })
+    return reply.code(201).send({ username, admin })
+  })
+}
+
+export default authRoutes

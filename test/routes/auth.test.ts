@@ -1,0 +1,124 @@
+import { createHmac } from 'node:crypto'
+import t from 'tap'
+import { build } from '../helper.js'
+
+const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
+const ADMIN = basic('admin', 'admin-password')
+
+function b64url (v: object | string) {
+  return Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
+}
+function forge (payload: object, secret: string, alg = 'HS256') {
+  const head = b64url({ alg, typ: 'JWT' })
+  const body = b64url(payload)
+  if (alg === 'none') return `${head}.${body}.`
+  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')
+  return `${head}.${body}.${sig}`
+}
+const SECRET = 'test-jwt-secret-test-jwt-secret-0123456789'
+
+t.test('POST /auth with the right Basic credentials returns a JWT valid for JWT_TTL', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/auth', headers: { authorization: ADMIN } })
+  t.equal(res.statusCode, 200)
+  const body = res.json()
+  t.equal(body.expires_in, 1800)
+  const payload = JSON.parse(Buffer.from(body.jwt.split('.')[1], 'base64url').toString())
+  t.equal(payload.sub, 'admin')
+  t.equal(payload.admin, true)
+  t.equal(payload.exp - payload.iat, 1800)
+})
+
+t.test('POST /auth refuses bad credentials and missing or malformed Basic headers with 401, never 500', async (t) => {
+  const app = await build(t)
+  const wrong = await app.inject({ method: 'POST', url: '/auth', headers: { authorization: basic('admin', 'nope-nope') } })
+  t.equal(wrong.statusCode, 401)
+  t.same(wrong.json(), { message: 'invalid username or password', code: 'PLAYFIELD_UNAUTHENTICATED' })
+  const unknown = await app.inject({ method: 'POST', url: '/auth', headers: { authorization: basic('ghost', 'whatever1') } })
+  t.equal(unknown.statusCode, 401)
+  for (const header of [undefined, 'Basic', 'Basic !!!', 'Bearer abc', 'Basic ' + Buffer.from('nocolon').toString('base64')]) {
+    const res = await app.inject({ method: 'POST', url: '/auth', remoteAddress: '10.0.0.2', headers: header ? { authorization: header } : {} })
+    t.equal(res.statusCode, 401, `header ${header}`)
+    t.match(res.headers['www-authenticate'], /^Basic realm="playfield"/)
+  }
+})
+
+t.test('logins are rate-limited per username', async (t) => {
+  const app = await build(t)
+  const codes: number[] = []
+  for (let i = 0; i < 12; i++) {
+    // Each attempt from another address: the per-address limit must not be what stops them.
+    const res = await app.inject({ method: 'POST', url: '/auth', remoteAddress: `10.1.0.${i}`, headers: { authorization: basic('victim', `guess-${i}-xx`) } })
+    codes.push(res.statusCode)
+  }
+  t.same(codes, [...Array(10).fill(401), 429, 429])
+})
+
+t.test('logins are rate-limited per client address', async (t) => {
+  const app = await build(t)
+  const codes = new Set<number>()
+  for (let i = 0; i < 22; i++) {
+    const res = await app.inject({ method: 'POST', url: '/auth', remoteAddress: '10.2.0.1', headers: { authorization: basic(`user${i}`, 'whatever-1') } })
+    if (i >= 20) codes.add(res.statusCode)
+  }
+  t.same([...codes], [429])
+})
+
+t.test('admin creates accounts; a duplicate is 409; non-admins are refused', async (t) => {
+  const app = await build(t)
+  const create = (auth: string, body: object) => app.inject({ method: 'POST', url: '/accounts', headers: { authorization: auth }, payload: body })
+  const ok = await create(ADMIN, { username: 'player1', password: 'player-pass-1' })
+  t.equal(ok.statusCode, 201)
+  t.same(ok.json(), { username: 'player1', admin: false })
+  t.equal((await create(ADMIN, { username: 'player1', password: 'player-pass-1' })).statusCode, 409)
+  t.equal((await create(basic('player1', 'player-pass-1'), { username: 'p2', password: 'player-pass-2' })).statusCode, 403)
+  t.equal((await create(ADMIN, { username: 'bad name', password: 'player-pass-1' })).statusCode, 400)
+  t.equal((await create(ADMIN, { username: 'short', password: 'x' })).statusCode, 400)
+  const jwt = (await app.inject({ method: 'POST', url: '/auth', headers: { authorization: basic('player1', 'player-pass-1') } })).json().jwt
+  t.equal((await create(`Bearer ${jwt}`, { username: 'p3', password: 'player-pass-3' })).statusCode, 403)
+})
+
+t.test('JWTs that are expired, tampered, alg=none or signed with another secret are refused with 401', async (t) => {
+  const app = await build(t)
+  const now = Math.floor(Date.now() / 1000)
+  const cases: Record<string, string> = {
+    expired: forge({ sub: 'admin', admin: true, iat: now - 4000, exp: now - 2000 }, SECRET),
+    tampered: forge({ sub: 'admin', admin: true, iat: now, exp: now + 600 }, SECRET).replace(/\.[^.]+\./, '.' + b64url({ sub: 'admin', admin: true, iat: now, exp: now + 99999 }) + '.'),
+    none: forge({ sub: 'admin', admin: true, iat: now, exp: now + 600 }, SECRET, 'none'),
+    wrongSecret: forge({ sub: 'admin', admin: true, iat: now, exp: now + 600 }, 'another-secret-another-secret-0000'),
+    garbage: 'not.a.jwt'
+  }
+  const valid = forge({ sub: 'admin', admin: true, iat: now, exp: now + 600 }, SECRET)
+  const revoke = (jwt: string) => app.inject({ method: 'POST', url: '/tokens/revoke', headers: { authorization: `Bearer ${jwt}` }, payload: { username: 'nobody' } })
+  t.equal((await revoke(valid)).statusCode, 200, 'a correctly signed token passes')
+  for (const [name, jwt] of Object.entries(cases)) {
+    const res = await revoke(jwt)
+    t.equal(res.statusCode, 401, name)
+    t.equal(res.json().code, 'PLAYFIELD_UNAUTHENTICATED', name)
+  }
+})
+
+t.test('gRPC tokens: issued per call, many valid at once, stored only as a hash, revocable', async (t) => {
+  const app = await build(t)
+  const issue = async () => (await app.inject({ method: 'POST', url: '/tokens', headers: { authorization: ADMIN } })).json().token as string
+  const a = await issue()
+  const b = await issue()
+  t.match(a, /^[0-9a-f]{14}$/, 'TOKEN_BYTES=7 → 14 hex characters')
+  t.not(a, b)
+  t.equal(await app.auth.verifyToken(a), 'admin')
+  t.equal(await app.auth.verifyToken(b), 'admin')
+  t.equal(await app.redis.exists(`auth:token:${a}`), 0, 'the token itself is not a key')
+  const keys = await app.redis.keys('auth:token:*')
+  t.notOk(keys.some(k => k.includes(a)), 'no key contains the raw token')
+
+  const res = await app.inject({ method: 'POST', url: '/tokens/revoke', headers: { authorization: ADMIN }, payload: { token: a } })
+  t.same(res.json(), { revoked: 1 })
+  t.equal(await app.auth.verifyToken(a), null)
+  t.equal(await app.auth.verifyToken(b), 'admin', 'other tokens stay valid')
+  t.equal((await app.inject({ method: 'POST', url: '/tokens/revoke', headers: { authorization: ADMIN }, payload: { token: a } })).statusCode, 404)
+})
+
+t.test('the admin account is ensured at start from ADMIN_USER / ADMIN_PASSWORD', async (t) => {
+  const app = await build(t, { config: { ADMIN_USER: 'boss', ADMIN_PASSWORD: 'boss-password-1' } })
+  t.same(await app.auth.verifyPassword('boss', 'boss-password-1'), { username: 'boss', admin: true })
+})
