@@ -130,7 +130,7 @@ async function bareEchoServer (): Promise<{ port: number, client: any, close ():
 }
 
 export async function createContext (opts: { durationSec: number, connections: number }):
-  Promise<BenchContext & { close (): Promise<void> }> {
+Promise<BenchContext & { close (): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'playfield-bench-'))
   const redis = await startRedisServer({ dir, aof: false })
   const started: StartedApp[] = []

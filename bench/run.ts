@@ -44,7 +44,9 @@ const header = ['figure', 'ours', 'baseline', 'ratio', 'p50 ms', 'p99 ms', 'targ
 const table = [header, header.map(() => '---'), ...rows].map(cols => `| ${cols.join(' | ')} |`).join('\n')
 process.stdout.write(table + '\n')
 
-const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
+const machine = {
+  cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version
+}
 await mkdir(join(here, 'results'), { recursive: true })
 await writeFile(join(here, 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2))
 ctx.log('wrote bench/results/latest.json')
