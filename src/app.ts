@@ -83,7 +83,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   if (role === 'server') {
     await fastify.register(sensiblePlugin)
     await fastify.register(swaggerPlugin)
-    await fastify.register(underPressurePlugin)
+    await fastify.register(underPressurePlugin, { maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS })
     await fastify.register(rateLimitPlugin, { config })
     await fastify.register(grpcServerPlugin, { config })
   }
