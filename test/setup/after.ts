@@ -1,1 +1,11 @@
 // Runs once after all test files (see .taprc).
+import { rm } from 'node:fs/promises'
+import { readFixtureState, stateFile, stopProcess } from '../fixtures/cassandra.js'
+
+const file = stateFile(process.ppid)
+const state = await readFixtureState(file)
+if (!('skip' in state) && state.pid) {
+  await stopProcess(state.pid, 5000)
+  if (state.dir) await rm(state.dir, { recursive: true, force: true })
+}
+await rm(file, { force: true })
