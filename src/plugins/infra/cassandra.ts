@@ -43,7 +43,8 @@ export interface CassandraPluginOptions {
   migrationLockTimeoutMs?: number
 }
 
-const MIGRATION_LEASE_SECONDS = 120
+// Outlived by the default wait, so a starter whose predecessor died holding the lease waits it out instead of failing.
+const MIGRATION_LEASE_SECONDS = 60
 
 /** `host[:port]` list from config, as the driver takes it. */
 export function parseContactPoints (raw: string): string[] {
@@ -191,7 +192,7 @@ export default fp(async function cassandraPlugin (app, opts: CassandraPluginOpti
   const majorVersion = versionParts(releaseVersion)[0]
   log.info({ contactPoints: config.CASSANDRA_CONTACT_POINTS, keyspace, releaseVersion }, 'cassandra connected')
 
-  const migrate = createMigrator({ client, log, lockTimeoutMs: opts.migrationLockTimeoutMs ?? 60_000 })
+  const migrate = createMigrator({ client, log, lockTimeoutMs: opts.migrationLockTimeoutMs ?? 90_000 })
   const decorator: Cassandra = {
     client,
     keyspace,
