@@ -106,8 +106,11 @@ export function createMigrator ({ client, log, lockTimeoutMs }: {
   log: FastifyBaseLogger
   lockTimeoutMs: number
 }) {
+  // Quorum on both sides, so the next lease holder on a multi-node cluster sees what the previous one recorded.
+  const quorum = { consistency: cassandra.types.consistencies.localQuorum }
+
   async function applied (domain: string): Promise<Set<number>> {
-    const rs = await client.execute('SELECT version FROM schema_migrations WHERE domain = ?', [domain])
+    const rs = await client.execute('SELECT version FROM schema_migrations WHERE domain = ?', [domain], quorum)
     return new Set(rs.rows.map(r => r.version as number))
   }
 
@@ -149,7 +152,7 @@ export function createMigrator ({ client, log, lockTimeoutMs }: {
         for (const statement of m.statements) await client.execute(statement, [], { prepare: false })
         // Recorded only after every statement succeeded: a crash in between re-runs the (idempotent) statements.
         await client.execute('INSERT INTO schema_migrations (domain, version, applied_at) VALUES (?, ?, ?)',
-          [domain, m.version, new Date()])
+          [domain, m.version, new Date()], quorum)
         log.info({ domain, version: m.version }, 'cassandra migration applied')
       }
     })
