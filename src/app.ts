@@ -6,7 +6,6 @@ import { correlationIdFromHeaders } from './correlation.js'
 import { toHttpError, UnauthenticatedError } from './errors.js'
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
-import cassandraPlugin from './plugins/infra/cassandra.js'
 import queuesPlugin from './plugins/infra/queues.js'
 import metricsPlugin from './plugins/external/metrics.js'
 import sensiblePlugin from './plugins/external/sensible.js'
@@ -78,7 +77,11 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
-  if (config.CASSANDRA_CONTACT_POINTS) await fastify.register(cassandraPlugin, { config })
+  if (config.CASSANDRA_CONTACT_POINTS) {
+    // Loaded only when configured: the driver is a noticeable part of start-up time.
+    const { default: cassandraPlugin } = await import('./plugins/infra/cassandra.js')
+    await fastify.register(cassandraPlugin, { config })
+  }
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
   await fastify.register(authPlugin, { config })
 
