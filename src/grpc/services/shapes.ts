@@ -39,8 +39,10 @@ function measureResponse (r: MeasureResult, field: 'perimeter' | 'area'): Measur
   return out
 }
 
-async function * idsOf (call: AsyncIterable<ShapeIdMsg>): AsyncGenerator<string> {
-  for await (const msg of call) yield msg.shape_id ?? ''
+// destroyOnReturn: false — a plain for-await destroys the stream once the client half-closes, which on a duplex
+// call also kills the writable side, so the status would never be sent.
+async function * idsOf (call: ServerReadableStream<ShapeIdMsg, unknown> | ServerDuplexStream<ShapeIdMsg, unknown>) {
+  for await (const msg of call.iterator({ destroyOnReturn: false })) yield (msg as ShapeIdMsg).shape_id ?? ''
 }
 
 export default fp(async function shapesGrpc (app) {
