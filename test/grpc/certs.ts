@@ -5,7 +5,9 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 
-export interface TestCerts { dir: string, ca: string, serverCert: string, serverKey: string, clientCert: string, clientKey: string }
+export interface TestCerts {
+  dir: string, ca: string, serverCert: string, serverKey: string, clientCert: string, clientKey: string
+}
 
 // A throwaway CA, a server certificate for 127.0.0.1/localhost and a client certificate, made with openssl into
 // `dir` (a temp dir the test removes). EC keys keep it fast.
