@@ -96,7 +96,7 @@ t.test('shape types parse case-insensitively and ids must be T-, R- or P- with a
 t.test('perimeter paging returns every shape once even when ties straddle pages', async (t) => {
   const redis = await freshRedis(t)
   // Rectangles 1×1 (P=4) ×5, 2×1 (P=6) ×4, 3×3 (P=12) ×2, with pages of 3: ties cross page boundaries.
-  const sizes = [...Array(5).fill([1, 1]), ...Array(4).fill([2, 1]), ...Array(2).fill([3, 3])] as Array<[number, number]>
+  const sizes: Array<[number, number]> = [...Array(5).fill([1, 1]), ...Array(4).fill([2, 1]), ...Array(2).fill([3, 3])]
   const shapes = createShapes({ redis, random: scripted(sizes.flat()), pageSize: 3 })
   for (let i = 0; i < sizes.length; i++) await shapes.create('Rectangle')
   const all = []
