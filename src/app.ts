@@ -14,6 +14,8 @@ import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
 import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
+import shapesPlugin from './plugins/shapes/index.js'
+import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
 
@@ -94,10 +96,12 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(shapesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(shapesGrpc)
   }
 }
 
