@@ -16,6 +16,8 @@ import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
+import categoriesPlugin from './plugins/categories/index.js'
+import categoriesRoutes from './routes/categories.js'
 
 export interface AppOptions {
   config: Config
@@ -89,10 +91,12 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(categoriesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(categoriesRoutes)
   }
 }
 
