@@ -5,9 +5,12 @@ import { build } from '../helper.js'
 type Test = import('tap').Test
 interface Ref { id: number, name: string }
 
-// Each test builds its own app on the file's Redis; a FLUSHDB first keeps ids predictable (the Redis is private).
-async function fresh (t: Test): Promise<FastifyInstance> {
-  const app = await build(t)
+// One app for the file (subtests run one after another); each test starts from an empty database so ids are
+// predictable. The Redis is this file's private server, so flushing it touches nobody else.
+let shared: Promise<FastifyInstance> | undefined
+async function fresh (_t: Test): Promise<FastifyInstance> {
+  shared ??= build(t)
+  const app = await shared
   await app.redis.flushdb()
   return app
 }
@@ -334,4 +337,19 @@ t.test('the OpenAPI document lists each categories operation once', async (t) =>
   t.same(paths.sort(), ['/categories/', '/categories/{id}/'])
   t.ok(doc.paths['/categories/']?.post)
   t.ok(doc.paths['/categories/{id}/']?.get)
+})
+
+t.test('reads and writes keep working after Redis forgets its scripts (as after a restart)', async (t) => {
+  const app = await withFixture(t)
+  await app.redis.script('FLUSH')
+  t.same(ids((await app.inject('/categories/3/')).json().parents), [2, 1])
+  await app.redis.script('FLUSH')
+  t.same((await post(app, { name: 'After flush' })).json(), { id: 16, count: 1 })
+})
+
+t.test('every key the domain writes starts with cat: and shares one hash tag', async (t) => {
+  const app = await withFixture(t)
+  const keys = await app.redis.keys('*')
+  t.ok(keys.length > 0)
+  t.same(keys.filter(k => !k.startsWith('cat:{tree}:')), [])
 })
