@@ -79,13 +79,18 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
+  if (config.CASSANDRA_CONTACT_POINTS) {
+    // Loaded only when configured: the driver is a noticeable part of start-up time.
+    const { default: cassandraPlugin } = await import('./plugins/infra/cassandra.js')
+    await fastify.register(cassandraPlugin, { config })
+  }
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
   await fastify.register(authPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(sensiblePlugin)
     await fastify.register(swaggerPlugin)
-    await fastify.register(underPressurePlugin)
+    await fastify.register(underPressurePlugin, { maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS })
     await fastify.register(rateLimitPlugin, { config })
     await fastify.register(grpcServerPlugin, { config })
   }
