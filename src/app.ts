@@ -14,6 +14,8 @@ import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
 import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
+import shapesPlugin from './plugins/shapes/index.js'
+import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
 import categoriesPlugin from './plugins/categories/index.js'
@@ -96,11 +98,13 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(shapesPlugin)
   await fastify.register(categoriesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(shapesGrpc)
     await fastify.register(categoriesRoutes)
   }
 }
