@@ -18,6 +18,8 @@ import shapesPlugin from './plugins/shapes/index.js'
 import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
+import categoriesPlugin from './plugins/categories/index.js'
+import categoriesRoutes from './routes/categories.js'
 
 export interface AppOptions {
   config: Config
@@ -97,11 +99,13 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
   await fastify.register(shapesPlugin)
+  await fastify.register(categoriesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
     await fastify.register(shapesGrpc)
+    await fastify.register(categoriesRoutes)
   }
 }
 
