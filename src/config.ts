@@ -90,6 +90,9 @@ export const configSpec = {
   HTTP_PORT: int(3000, 0, 65535),
   GRPC_PORT: int(50051, 0, 65535),
   SHUTDOWN_TIMEOUT_MS: int(10000, 100, 600000),
+  // After a stop signal: report not-ready but keep serving this long, so requests already on the wire (and load
+  // balancers still routing here) are answered normally before the listeners close.
+  SHUTDOWN_DRAIN_MS: int(500, 0, 60000),
   HEALTH_CHECK_INTERVAL_MS: int(1000, 50, 60000),
   BODY_LIMIT_BYTES: int(1048576, 1024, 104857600),
   // Load shedding: answer 503 while the event loop lags more than this (0 turns shedding off).

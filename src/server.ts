@@ -14,6 +14,9 @@ export async function start (config: Config, role: 'server' | 'worker' = 'server
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: fastify.log }, async ({ signal, err }) => {
     if (err) fastify.log.error({ err }, 'shutting down after an error')
     else fastify.log.info({ signal }, 'shutting down')
+    fastify.health.beginShutdown()
+    const drainMs = err ? 0 : config.SHUTDOWN_DRAIN_MS
+    if (drainMs > 0) await new Promise(resolve => setTimeout(resolve, drainMs))
     await fastify.close()
   })
 
