@@ -16,6 +16,9 @@ import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
+import leaderboardPlugin from './plugins/leaderboard/index.js'
+import leaderboardGrpc from './grpc/services/leaderboard.js'
+import leaderboardRoutes from './routes/leaderboard.js'
 
 export interface AppOptions {
   config: Config
@@ -89,10 +92,13 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(leaderboardPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(leaderboardRoutes)
+    await fastify.register(leaderboardGrpc)
   }
 }
 
