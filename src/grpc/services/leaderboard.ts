@@ -43,8 +43,9 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
       try {
         const entry = { name: msg.name, score: msg.score, submission_id: msg.submission_id }
         const r = await leaderboard.submitOne(entry, msg.board)
-        const { rank, score: best_score, window_rank, duplicate } = r
-        return { ok: { ...echo, rank, best_score, window_rank, duplicate } }
+        return {
+          ok: { ...echo, rank: r.rank, best_score: r.score, window_rank: r.window_rank, duplicate: r.duplicate }
+        }
       } catch (err) {
         if (err instanceof InvalidArgumentError) return { ok: { ...echo, error: err.message } }
         return { fault: err }
