@@ -1,21 +1,12 @@
 import t from 'tap'
 import { manualClock } from '../../src/clock.js'
-import { build as buildApp } from '../helper.js'
+import { buildClean as build, NOW } from '../leaderboard-fixture.js'
 import { DAY_MS } from '../../src/plugins/leaderboard/service.js'
 import { maintenanceProcessor, MAINTENANCE_QUEUE, MAINTENANCE_SCHEDULER_ID } from '../../src/jobs/leaderboard-maintenance.js'
 import type { Job } from 'bullmq'
 
 type Test = import('tap').Test
 
-// Tests of this file share one redis-server: each starts from empty boards.
-async function build (...args: Parameters<typeof buildApp>) {
-  const app = await buildApp(...args)
-  const keys = [...await app.redis.keys('lb:{*'), 'lb:boards']
-  await app.redis.del(...keys)
-  return app
-}
-
-const NOW = Date.UTC(2030, 5, 15, 12, 0, 0)
 const names = (rows: Array<{ name: string }>) => rows.map(r => r.name)
 
 async function fixture (t: Test, config: Record<string, string> = {}) {
