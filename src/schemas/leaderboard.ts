@@ -13,7 +13,6 @@ export const ScoreEntrySchema = Type.Union([
 export type ScoreEntry = Static<typeof ScoreEntrySchema>
 
 export const ScoresBodySchema = Type.Array(Type.Unknown(), {
-  minItems: 1,
   description: 'entries: { name, score, submission_id? } or the original pair form [name, score]; at most MAX_BATCH'
 })
 
