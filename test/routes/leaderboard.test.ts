@@ -36,12 +36,12 @@ async function loadFixture (post: (p: unknown) => Promise<unknown>, clock: Retur
 
 const rows = (app: FastifyInstance) => app.redis.zrange('lb:{default}:all', 0, -1, 'WITHSCORES')
 
-t.test('POST /scores answers each entry, in input order, with best score, rank and 30-day rank', async (t) => {
+t.test('POST /scores answers each entry, in input order, with its standing right after it was applied', async (t) => {
   const { post } = await setup(t)
   const res = await post([{ name: 'a', score: 5 }, ['b', 9], { name: 'a', score: 3 }])
   t.equal(res.statusCode, 200)
   t.same(res.json(), [
-    { name: 'a', score: 5, rank: 2, window_rank: 2 },
+    { name: 'a', score: 5, rank: 1, window_rank: 1 },
     { name: 'b', score: 9, rank: 1, window_rank: 1 },
     { name: 'a', score: 5, rank: 2, window_rank: 2 }
   ])

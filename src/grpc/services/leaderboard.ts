@@ -11,16 +11,39 @@ import type { LeaderBoardResponse } from '../generated/leaderboard/LeaderBoardRe
 import type { AuthService } from '../../plugins/infra/auth.js'
 import { entryProblem, type LeaderboardService, type Window } from '../../plugins/leaderboard/service.js'
 
-// How many submissions of one stream may wait on Redis at once. Past this the stream stops reading (HTTP/2 flow
-// control then slows the client); responses still leave strictly in request order.
-export const MAX_IN_FLIGHT = 64
+// Messages of one stream that may wait for their answer. Past this the stream stops reading (HTTP/2 flow control
+// then slows the client down); answers still leave strictly in request order.
+export const MAX_IN_FLIGHT = 1024
+// Messages that arrive together (in one turn of the event loop) go to Redis in one script call of at most this
+// many entries. The script answers each entry with its standing right after it was applied, so this is exactly
+// the same as one call per message, minus the round trips.
+export const MAX_CALL_ENTRIES = 128
 
 type Outcome = { ok: ScoreResponse } | { fault: unknown }
+interface Waiting { msg: PlayerScoreIn, resolve (o: Outcome): void }
 
 function windowOf (option: unknown): Window {
   if (option === 'LAST_30_DAYS' || option === 1) return 'last_30_days'
   if (option === 'ALL_TIME' || option === 0 || option === undefined || option === null) return 'all_time'
   throw new InvalidArgumentError(`unknown option ${String(option)}`)
+}
+
+const echo = (msg: PlayerScoreIn) => ({ name: msg.name, submission_id: msg.submission_id })
+
+/** Sends a run of messages for one board as one call; never rejects (each waiting message gets its outcome). */
+function submitRun (leaderboard: LeaderboardService, board: string, run: Waiting[]): void {
+  const entries = run.map(({ msg }) => ({ name: msg.name, score: msg.score, submission_id: msg.submission_id }))
+  leaderboard.submit(entries, board).then((results) => {
+    for (const [i, { msg, resolve }] of run.entries()) {
+      const r = results[i]!
+      const ok = { ...echo(msg), rank: r.rank, best_score: r.score, window_rank: r.window_rank, duplicate: r.duplicate }
+      resolve({ ok })
+    }
+  }, (err: unknown) => {
+    for (const { msg, resolve } of run) {
+      resolve(err instanceof InvalidArgumentError ? { ok: { ...echo(msg), error: err.message } } : { fault: err })
+    }
+  })
 }
 
 /**
@@ -30,26 +53,28 @@ function windowOf (option: unknown): Window {
  */
 export function recordPlayerScore (leaderboard: LeaderboardService) {
   return (call: ServerDuplexStream<PlayerScoreIn, ScoreResponse>) => {
+    // Outcomes in request order. They never reject: a promise rejecting while it waits its turn here would be
+    // an unhandled rejection.
     const pending: Array<Promise<Outcome>> = []
+    let batch: Waiting[] = []
+    let flushScheduled = false
     let ended = false
     let draining = false
     let failed = false
 
-    // Never rejects: a promise rejecting while it waits its turn in `pending` would be an unhandled rejection.
-    async function handle (msg: PlayerScoreIn): Promise<Outcome> {
-      const echo = { name: msg.name, submission_id: msg.submission_id }
-      const problem = entryProblem(msg)
-      if (problem) return { ok: { ...echo, error: problem } }
-      try {
-        const entry = { name: msg.name, score: msg.score, submission_id: msg.submission_id }
-        const r = await leaderboard.submitOne(entry, msg.board)
-        return {
-          ok: { ...echo, rank: r.rank, best_score: r.score, window_rank: r.window_rank, duplicate: r.duplicate }
+    function flush () {
+      flushScheduled = false
+      const waiting = batch
+      batch = []
+      let run: Waiting[] = []
+      for (const w of waiting) {
+        if (run.length > 0 && (run.length === MAX_CALL_ENTRIES || w.msg.board !== run[0]!.msg.board)) {
+          submitRun(leaderboard, run[0]!.msg.board, run)
+          run = []
         }
-      } catch (err) {
-        if (err instanceof InvalidArgumentError) return { ok: { ...echo, error: err.message } }
-        return { fault: err }
+        run.push(w)
       }
+      if (run.length > 0) submitRun(leaderboard, run[0]!.msg.board, run)
     }
 
     async function drain () {
@@ -75,7 +100,16 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
 
     call.on('data', (msg: PlayerScoreIn) => {
       if (failed) return
-      pending.push(handle(msg))
+      const problem = entryProblem(msg)
+      if (problem) {
+        pending.push(Promise.resolve({ ok: { ...echo(msg), error: problem } }))
+      } else {
+        pending.push(new Promise<Outcome>((resolve) => { batch.push({ msg, resolve }) }))
+        if (!flushScheduled) {
+          flushScheduled = true
+          setImmediate(flush)
+        }
+      }
       if (pending.length >= MAX_IN_FLIGHT) call.pause()
       if (!draining) drain().catch(() => {})
     })

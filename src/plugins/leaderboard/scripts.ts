@@ -3,7 +3,8 @@
 // the highest score first and, among equal scores, names in ascending byte order.
 
 /**
- * Applies a batch of submissions and answers each with its standing after the whole batch.
+ * Applies submissions in order, answering each with the standing right after it was applied (so a batch means
+ * exactly what the same submissions one by one would, with nobody else's write in between).
  * KEYS: 1 all-time set, 2 today's bucket, 3 day index, 4 30-day view, 5 view-day marker, 6.. dedupe keys.
  * ARGV: 1 day, 2 bucket TTL ms, 3 view TTL ms, 4 dedupe TTL ms, then per entry: name, -score,
  * dedupe key index (0: none).
@@ -13,32 +14,20 @@
 export const SUBMIT = `
 if redis.call('GET', KEYS[5]) ~= ARGV[1] then return 'STALE' end
 local n = (#ARGV - 4) / 3
-local dup = {}
+local out = {}
 local wrote = false
 for i = 1, n do
   local b = 4 + (i - 1) * 3
   local name, neg, dk = ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3])
-  local fresh = true
-  if dk > 0 then fresh = redis.call('SET', KEYS[dk], '1', 'NX', 'PX', ARGV[4]) ~= false end
-  if fresh then
+  local dup = 0
+  if dk > 0 and not redis.call('SET', KEYS[dk], '1', 'NX', 'PX', ARGV[4]) then dup = 1 end
+  if dup == 0 then
     -- LT on negated scores = "keep the larger score"; new members are added either way.
     redis.call('ZADD', KEYS[1], 'LT', neg, name)
     redis.call('ZADD', KEYS[2], 'LT', neg, name)
     redis.call('ZADD', KEYS[4], 'LT', neg, name)
     wrote = true
-    dup[i] = 0
-  else
-    dup[i] = 1
   end
-end
-if wrote then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  redis.call('PEXPIRE', KEYS[4], ARGV[3])
-  redis.call('ZADD', KEYS[3], ARGV[1], ARGV[1])
-end
-local out = {}
-for i = 1, n do
-  local name = ARGV[4 + (i - 1) * 3 + 1]
   local best = redis.call('ZSCORE', KEYS[1], name)
   local rank, wrank = 0, 0
   if best then rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. best) + 1 end
@@ -47,7 +36,12 @@ for i = 1, n do
   out[#out + 1] = best or ''
   out[#out + 1] = rank
   out[#out + 1] = wrank
-  out[#out + 1] = dup[i]
+  out[#out + 1] = dup
+end
+if wrote then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[4], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[1], ARGV[1])
 end
 return out
 `

@@ -109,14 +109,23 @@ export interface LeaderboardDeps { redis: Redis, clock: Clock, config: Pick<Conf
 export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
   const r = withScripts(redis)
   const knownBoards = new Set<string>()
+  const keyCache = new Map<string, ReturnType<typeof keys>>()
+  const keysOf = (board: string) => {
+    let k = keyCache.get(board)
+    if (!k) {
+      k = keys(board)
+      if (keyCache.size < 1000) keyCache.set(board, k)
+    }
+    return k
+  }
   const windowBuckets = (board: string, day: number) =>
-    Array.from({ length: WINDOW_DAYS }, (_, i) => keys(board).day(day - i))
+    Array.from({ length: WINDOW_DAYS }, (_, i) => keysOf(board).day(day - i))
   const viewTtl = (day: number, now: number) => (day + 1) * DAY_MS - now + GRACE_MS
   // A bucket is read up to and including day + 29.
   const bucketTtl = (day: number, now: number) => (day + WINDOW_DAYS) * DAY_MS - now + GRACE_MS
 
   async function rebuildView (board: string, day: number, now: number, force = false): Promise<number> {
-    const k = keys(board)
+    const k = keysOf(board)
     return await r.lbRebuildView(2 + WINDOW_DAYS, k.view, k.viewDay, ...windowBuckets(board, day),
       day, viewTtl(day, now), force ? '1' : '0')
   }
@@ -141,7 +150,7 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
       await redis.sadd(BOARDS_KEY, board)
       knownBoards.add(board)
     }
-    const k = keys(board)
+    const k = keysOf(board)
     return await withFreshView(board, async (day, now) => {
       const dedupeKeys: string[] = []
       const args: Array<string | number> = [day, bucketTtl(day, now), viewTtl(day, now), DEDUPE_TTL_MS]
@@ -168,12 +177,15 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
   }
 
   function setOf (board: string, window: Window, day: number): Array<string | number> {
-    const k = keys(board)
+    const k = keysOf(board)
     return window === 'all_time' ? [1, k.all] : [2, k.view, k.viewDay]
   }
 
   return {
-    /** Applies submissions (already validated) atomically; results in input order, standings after the batch. */
+    /**
+     * Applies submissions (already validated) atomically, in order; each result is the player's standing right
+     * after that entry was applied.
+     */
     submit,
 
     async submitOne (entry: ScoreEntry, board?: string): Promise<ScoreResult> {
@@ -233,7 +245,7 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
       const boards = boardName ? [checkBoard(boardName)] : (await redis.smembers(BOARDS_KEY)).sort()
       const removedFrom: string[] = []
       for (const board of boards) {
-        const k = keys(board)
+        const k = keysOf(board)
         const days = await redis.zrange(k.days, 0, -1)
         const tx = redis.multi().zrem(k.all, name).zrem(k.view, name)
         for (const d of days) tx.zrem(k.day(Number(d)), name)
@@ -253,7 +265,7 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
       const boards = await redis.smembers(BOARDS_KEY)
       let dropped = 0
       for (const board of boards) {
-        const k = keys(board)
+        const k = keysOf(board)
         const old = await redis.zrangebyscore(k.days, '-inf', day - WINDOW_DAYS)
         if (old.length > 0) {
           const res = await redis.multi().del(...old.map(d => k.day(Number(d)))).zrem(k.days, ...old).exec()
