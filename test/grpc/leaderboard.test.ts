@@ -123,6 +123,22 @@ t.test('many messages on concurrent streams keep each player\'s maximum and answ
   t.same(recs(await getPage(client, md, { name: 'racer' })), [['racer', max, 1]])
 })
 
+t.test('a long stream mixing boards and invalid messages gets per-message standings as if sent one by one', async (t) => {
+  const { client, md } = await setup(t)
+  const msgs: PlayerScore[] = Array.from({ length: 400 }, (_, i) => ({
+    name: i % 97 === 0 ? '' : `p${i % 5}`, score: (i * 37) % 101, board: i % 3 === 0 ? 'b' : ''
+  }))
+  const res = await record(client, md, msgs)
+  const best = new Map<string, number>()
+  const expected = msgs.map(m => {
+    if (m.name === '') return [m.name, 0, 'name must not be empty']
+    const key = `${m.board}/${m.name}`
+    best.set(key, Math.max(best.get(key) ?? 0, m.score as number))
+    return [m.name, best.get(key), '']
+  })
+  t.same(res.map(r => [r.name, r.best_score, r.error]), expected)
+})
+
 t.test('GetLeaderBoardPages: paging, around_me, past-the-end and unknown names', async (t) => {
   const { client, md } = await setup(t, { PAGE_SIZE: '2' })
   t.same(await getPage(client, md, {}), { results: [], around_me: [], next_page: 0, total: 0 })

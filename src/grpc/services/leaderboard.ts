@@ -14,9 +14,11 @@ import { entryProblem, type LeaderboardService, type Window } from '../../plugin
 // Messages of one stream that may wait for their answer. Past this the stream stops reading (HTTP/2 flow control
 // then slows the client down); answers still leave strictly in request order.
 export const MAX_IN_FLIGHT = 1024
-// Messages that arrive together (in one turn of the event loop) go to Redis in one script call of at most this
-// many entries. The script answers each entry with its standing right after it was applied, so this is exactly
+// Adaptive batching: a message goes to Redis at once while fewer than MAX_CALLS script calls of the stream are
+// under way; otherwise it waits and the messages that piled up go in one call (at most MAX_CALL_ENTRIES) when a
+// call returns. The script answers each entry with its standing right after it was applied, so this is exactly
 // the same as one call per message, minus the round trips.
+export const MAX_CALLS = 2
 export const MAX_CALL_ENTRIES = 128
 
 type Outcome = { ok: ScoreResponse } | { fault: unknown }
@@ -31,9 +33,9 @@ function windowOf (option: unknown): Window {
 const echo = (msg: PlayerScoreIn) => ({ name: msg.name, submission_id: msg.submission_id })
 
 /** Sends a run of messages for one board as one call; never rejects (each waiting message gets its outcome). */
-function submitRun (leaderboard: LeaderboardService, board: string, run: Waiting[]): void {
+async function submitRun (leaderboard: LeaderboardService, board: string, run: Waiting[]): Promise<void> {
   const entries = run.map(({ msg }) => ({ name: msg.name, score: msg.score, submission_id: msg.submission_id }))
-  leaderboard.submit(entries, board).then((results) => {
+  await leaderboard.submit(entries, board).then((results) => {
     for (const [i, { msg, resolve }] of run.entries()) {
       const r = results[i]!
       const ok = { ...echo(msg), rank: r.rank, best_score: r.score, window_rank: r.window_rank, duplicate: r.duplicate }
@@ -56,25 +58,30 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
     // Outcomes in request order. They never reject: a promise rejecting while it waits its turn here would be
     // an unhandled rejection.
     const pending: Array<Promise<Outcome>> = []
-    let batch: Waiting[] = []
-    let flushScheduled = false
+    const batch: Waiting[] = []
+    let calls = 0
     let ended = false
     let draining = false
     let failed = false
 
+    function send (run: Waiting[]) {
+      calls++
+      submitRun(leaderboard, run[0]!.msg.board, run).catch((err: unknown) => {
+        for (const { resolve } of run) resolve({ fault: err })
+      }).finally(() => {
+        calls--
+        if (batch.length > 0) flush()
+      })
+    }
+
+    // Calls are sent in message order on one connection, so Redis applies them in message order too.
     function flush () {
-      flushScheduled = false
-      const waiting = batch
-      batch = []
-      let run: Waiting[] = []
-      for (const w of waiting) {
-        if (run.length > 0 && (run.length === MAX_CALL_ENTRIES || w.msg.board !== run[0]!.msg.board)) {
-          submitRun(leaderboard, run[0]!.msg.board, run)
-          run = []
-        }
-        run.push(w)
+      while (batch.length > 0 && calls < MAX_CALLS) {
+        const board = batch[0]!.msg.board
+        let n = 1
+        while (n < batch.length && n < MAX_CALL_ENTRIES && batch[n]!.msg.board === board) n++
+        send(batch.splice(0, n))
       }
-      if (run.length > 0) submitRun(leaderboard, run[0]!.msg.board, run)
     }
 
     async function drain () {
@@ -105,10 +112,7 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
         pending.push(Promise.resolve({ ok: { ...echo(msg), error: problem } }))
       } else {
         pending.push(new Promise<Outcome>((resolve) => { batch.push({ msg, resolve }) }))
-        if (!flushScheduled) {
-          flushScheduled = true
-          setImmediate(flush)
-        }
+        flush()
       }
       if (pending.length >= MAX_IN_FLIGHT) call.pause()
       if (!draining) drain().catch(() => {})
