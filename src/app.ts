@@ -18,6 +18,9 @@ import shapesPlugin from './plugins/shapes/index.js'
 import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
+import leaderboardPlugin from './plugins/leaderboard/index.js'
+import leaderboardGrpc from './grpc/services/leaderboard.js'
+import leaderboardRoutes from './routes/leaderboard.js'
 import categoriesPlugin from './plugins/categories/index.js'
 import categoriesRoutes from './routes/categories.js'
 
@@ -98,12 +101,15 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(leaderboardPlugin)
   await fastify.register(shapesPlugin)
   await fastify.register(categoriesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(leaderboardRoutes)
+    await fastify.register(leaderboardGrpc)
     await fastify.register(shapesGrpc)
     await fastify.register(categoriesRoutes)
   }

@@ -1,0 +1,281 @@
+import type { Redis } from 'ioredis'
+import type { Clock } from '../../clock.js'
+import type { Config } from '../../config.js'
+import { InvalidArgumentError, NotFoundError } from '../../errors.js'
+import { BOARDS_KEY, keys, withScripts } from './redis-store.js'
+
+export const DAY_MS = 86_400_000
+/** The 30-day board covers today and the previous 29 UTC days. */
+export const WINDOW_DAYS = 30
+export const MAX_SCORE = 4_294_967_295
+export const DEFAULT_BOARD = 'default'
+export const MAX_NAME_LENGTH = 128
+const DEDUPE_TTL_MS = DAY_MS
+// Keys outlive their last day of use by this much, so an expiry never races a read at a day boundary.
+const GRACE_MS = 3_600_000
+const BOARD_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/
+
+export type Window = 'all_time' | 'last_30_days'
+export interface ScoreEntry { name: string, score: number, submission_id?: string }
+export interface ScoreResult {
+  name: string
+  /** The player's best all-time score after the submission. */
+  score: number
+  rank: number
+  window_rank: number
+  duplicate: boolean
+}
+export interface BoardRecord { name: string, score: number, rank: number }
+export interface BoardPage { results: BoardRecord[], around_me: BoardRecord[], next_page: number, total: number }
+export interface PageQuery { board?: string, window?: Window, page?: number, name?: string }
+
+export const dayOf = (ms: number) => Math.floor(ms / DAY_MS)
+// Stored scores are negated (see redis-store.ts); `0 - x` also turns -0 into 0.
+const fromStored = (s: string | number) => 0 - Number(s)
+
+export function checkBoard (board: string | undefined): string {
+  if (board === undefined || board === '') return DEFAULT_BOARD
+  if (!BOARD_PATTERN.test(board)) throw new InvalidArgumentError('board must be 1-64 of A-Z a-z 0-9 _ . -')
+  return board
+}
+
+function nameProblem (name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'name must be a string'
+  if (name.length === 0) return 'name must not be empty'
+  if (name.length > MAX_NAME_LENGTH) return `name must be at most ${MAX_NAME_LENGTH} characters`
+  return undefined
+}
+
+function scoreProblem (score: unknown): string | undefined {
+  if (typeof score !== 'number' || !Number.isInteger(score) || score < 0 || score > MAX_SCORE) {
+    return `score must be an integer between 0 and ${MAX_SCORE}`
+  }
+  return undefined
+}
+
+function submissionIdProblem (id: unknown): string | undefined {
+  if (id === undefined || id === '') return undefined
+  if (typeof id !== 'string' || id.length > 128) return 'submission_id must be a string of at most 128 characters'
+  return undefined
+}
+
+/** The problem with one submission, or undefined when it is valid. */
+export function entryProblem (entry: { name: unknown, score: unknown, submission_id?: unknown }): string | undefined {
+  return nameProblem(entry.name) ?? scoreProblem(entry.score) ?? submissionIdProblem(entry.submission_id)
+}
+
+/**
+ * Validates a POST /scores body: 1..maxBatch entries, each `{ name, score, submission_id? }` or `[name, score]`.
+ * Throws naming the first bad entry (0-based index), so nothing is written for a batch with any bad entry.
+ */
+export function parseEntries (body: unknown, maxBatch: number): ScoreEntry[] {
+  if (!Array.isArray(body) || body.length === 0 || body.length > maxBatch) {
+    throw new InvalidArgumentError(`body must be an array of 1 to ${maxBatch} entries`)
+  }
+  return body.map((raw: unknown, i) => {
+    let entry: { name: unknown, score: unknown, submission_id?: unknown }
+    if (Array.isArray(raw)) {
+      if (raw.length !== 2) throw new InvalidArgumentError(`entries[${i}]: a pair must be [name, score]`, { index: i })
+      entry = { name: raw[0], score: raw[1] }
+    } else if (raw !== null && typeof raw === 'object') {
+      entry = raw as typeof entry
+    } else {
+      throw new InvalidArgumentError(`entries[${i}]: must be { name, score } or [name, score]`, { index: i })
+    }
+    const problem = entryProblem(entry)
+    if (problem) throw new InvalidArgumentError(`entries[${i}]: ${problem}`, { index: i })
+    const out: ScoreEntry = { name: entry.name as string, score: entry.score as number }
+    if (entry.submission_id) out.submission_id = entry.submission_id as string
+    return out
+  })
+}
+
+function records (items: string[], start: number, firstRank: number): BoardRecord[] {
+  const out: BoardRecord[] = []
+  let rank = firstRank
+  for (let i = 0; i < items.length; i += 2) {
+    const score = fromStored(items[i + 1]!)
+    // Competition ranking: a new score starts at its position; a repeated score keeps the rank before it.
+    if (i > 0 && score !== out[out.length - 1]!.score) rank = start + i / 2 + 1
+    out.push({ name: items[i]!, score, rank })
+  }
+  return out
+}
+
+const label = (window: Window) => window === 'all_time' ? 'all-time' : 'last-30-days'
+
+export interface LeaderboardDeps { redis: Redis, clock: Clock, config: Pick<Config, 'PAGE_SIZE'> }
+
+export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
+  const r = withScripts(redis)
+  const knownBoards = new Set<string>()
+  const keyCache = new Map<string, ReturnType<typeof keys>>()
+  const keysOf = (board: string) => {
+    let k = keyCache.get(board)
+    if (!k) {
+      k = keys(board)
+      if (keyCache.size < 1000) keyCache.set(board, k)
+    }
+    return k
+  }
+  const windowBuckets = (board: string, day: number) =>
+    Array.from({ length: WINDOW_DAYS }, (_, i) => keysOf(board).day(day - i))
+  const viewTtl = (day: number, now: number) => (day + 1) * DAY_MS - now + GRACE_MS
+  // A bucket is read up to and including day + 29.
+  const bucketTtl = (day: number, now: number) => (day + WINDOW_DAYS) * DAY_MS - now + GRACE_MS
+
+  async function rebuildView (board: string, day: number, now: number, force = false): Promise<number> {
+    const k = keysOf(board)
+    return await r.lbRebuildView(2 + WINDOW_DAYS, k.view, k.viewDay, ...windowBuckets(board, day),
+      day, viewTtl(day, now), force ? '1' : '0')
+  }
+
+  // Scripts that touch the 30-day view answer STALE (before writing anything) when the view was built for
+  // another day: the caller rebuilds it from the buckets and runs the script again. Retrying is therefore safe.
+  async function withFreshView<T> (board: string, run: (day: number, now: number) => Promise<T | 'STALE'>): Promise<T> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const now = clock.now()
+      const day = dayOf(now)
+      const result = await run(day, now)
+      if (result !== 'STALE') return result
+      await rebuildView(board, day, now)
+    }
+    throw new Error(`30-day view of board ${board} keeps going stale`)
+  }
+
+  async function submit (entries: ScoreEntry[], boardName?: string): Promise<ScoreResult[]> {
+    const board = checkBoard(boardName)
+    if (entries.length === 0) return []
+    if (!knownBoards.has(board)) {
+      await redis.sadd(BOARDS_KEY, board)
+      knownBoards.add(board)
+    }
+    const k = keysOf(board)
+    return await withFreshView(board, async (day, now) => {
+      const dedupeKeys: string[] = []
+      const args: Array<string | number> = [day, bucketTtl(day, now), viewTtl(day, now), DEDUPE_TTL_MS]
+      for (const e of entries) {
+        let index = 0
+        if (e.submission_id) {
+          dedupeKeys.push(k.submission(e.name, e.submission_id))
+          index = 5 + dedupeKeys.length
+        }
+        args.push(e.name, String(-e.score), index)
+      }
+      const reply = await r.lbSubmit(5 + dedupeKeys.length, k.all, k.day(day), k.days, k.view, k.viewDay,
+        ...dedupeKeys, ...args)
+      if (reply === 'STALE') return 'STALE'
+      const flat = reply as Array<string | number>
+      return entries.map((e, i) => ({
+        name: e.name,
+        score: flat[i * 4] === '' ? 0 : fromStored(flat[i * 4]!),
+        rank: Number(flat[i * 4 + 1]),
+        window_rank: Number(flat[i * 4 + 2]),
+        duplicate: flat[i * 4 + 3] === 1
+      }))
+    })
+  }
+
+  function setOf (board: string, window: Window, day: number): Array<string | number> {
+    const k = keysOf(board)
+    return window === 'all_time' ? [1, k.all] : [2, k.view, k.viewDay]
+  }
+
+  return {
+    /**
+     * Applies submissions (already validated) atomically, in order; each result is the player's standing right
+     * after that entry was applied.
+     */
+    submit,
+
+    async submitOne (entry: ScoreEntry, board?: string): Promise<ScoreResult> {
+      const problem = entryProblem(entry)
+      if (problem) throw new InvalidArgumentError(problem)
+      return (await submit([entry], board))[0]!
+    },
+
+    async page (query: PageQuery): Promise<BoardPage> {
+      const board = checkBoard(query.board)
+      const window = query.window ?? 'all_time'
+      const page = query.page || 1
+      if (!Number.isInteger(page) || page < 0 || page > MAX_SCORE) throw new InvalidArgumentError('page must be an integer >= 0')
+      const name = query.name ?? ''
+      if (name !== '') {
+        const problem = nameProblem(name)
+        if (problem) throw new InvalidArgumentError(problem)
+      }
+      const size = config.PAGE_SIZE
+      const reply = await withFreshView(board, async (day) => {
+        const res = await r.lbPage(...setOf(board, window, day) as [number, ...string[]], page, size, name, day)
+        return res[0] === 'STALE' ? 'STALE' : res
+      })
+      const total = Number(reply[1])
+      if (reply[0] === 'BADPAGE') {
+        throw new InvalidArgumentError(`page ${page} is past the last page (${Math.max(1, Math.ceil(total / size))}) of the ${label(window)} board`)
+      }
+      if (reply[0] === 'NONAME') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
+      type Ok = [string, number, number, number, string[], number, number, string[]]
+      const [, , start, firstRank, items, aroundStart, aroundFirst, around] = reply as Ok
+      return {
+        results: records(items, start, firstRank),
+        around_me: aroundStart < 0 ? [] : records(around, aroundStart, aroundFirst),
+        next_page: page < Math.ceil(total / size) ? page + 1 : 0,
+        total
+      }
+    },
+
+    /** One player's score and rank on a board; NotFoundError when absent. */
+    async player (name: string, opts: { board?: string, window?: Window } = {}): Promise<BoardRecord> {
+      const board = checkBoard(opts.board)
+      const window = opts.window ?? 'all_time'
+      const problem = nameProblem(name)
+      if (problem) throw new InvalidArgumentError(problem)
+      const reply = await withFreshView(board, async (day) => {
+        const res = await r.lbPlayer(...setOf(board, window, day) as [number, ...string[]], name, day)
+        return res[0] === 'STALE' ? 'STALE' : res
+      })
+      if (reply[0] !== 'OK') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
+      return { name, score: fromStored(reply[1] as string), rank: Number(reply[2]) }
+    },
+
+    /** Removes a player from every board (or from one); returns the boards they were on. */
+    async deletePlayer (name: string, boardName?: string): Promise<string[]> {
+      const problem = nameProblem(name)
+      if (problem) throw new InvalidArgumentError(problem)
+      const boards = boardName ? [checkBoard(boardName)] : (await redis.smembers(BOARDS_KEY)).sort()
+      const removedFrom: string[] = []
+      for (const board of boards) {
+        const k = keysOf(board)
+        const days = await redis.zrange(k.days, 0, -1)
+        const tx = redis.multi().zrem(k.all, name).zrem(k.view, name)
+        for (const d of days) tx.zrem(k.day(Number(d)), name)
+        const res = await tx.exec()
+        if (res?.some(([err, n]) => !err && n === 1)) removedFrom.push(board)
+      }
+      return removedFrom
+    },
+
+    /**
+     * Daily maintenance (idempotent): drops day buckets that left the window and rebuilds each board's
+     * 30-day view. Reads never depend on it: they only ever look at the window's buckets.
+     */
+    async maintain (): Promise<{ boards: number, droppedBuckets: number, day: number }> {
+      const now = clock.now()
+      const day = dayOf(now)
+      const boards = await redis.smembers(BOARDS_KEY)
+      let dropped = 0
+      for (const board of boards) {
+        const k = keysOf(board)
+        const old = await redis.zrangebyscore(k.days, '-inf', day - WINDOW_DAYS)
+        if (old.length > 0) {
+          const res = await redis.multi().del(...old.map(d => k.day(Number(d)))).zrem(k.days, ...old).exec()
+          dropped += Number(res?.[0]?.[1] ?? 0)
+        }
+        await rebuildView(board, day, now, true)
+      }
+      return { boards: boards.length, droppedBuckets: dropped, day }
+    }
+  }
+}
+
+export type LeaderboardService = ReturnType<typeof createLeaderboard>
