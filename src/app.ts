@@ -15,6 +15,8 @@ import rateLimitPlugin from './plugins/external/rate-limit.js'
 import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
 import healthRoutes from './routes/health.js'
+import adsPlugin from './plugins/ads/index.js'
+import adsRoutes from './routes/ads.js'
 import authRoutes from './routes/auth.js'
 
 export interface AppOptions {
@@ -89,10 +91,12 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(adsPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(adsRoutes)
   }
 }
 
