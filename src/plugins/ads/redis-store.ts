@@ -54,8 +54,9 @@ export function createAdsStore (redis: Redis) {
     },
 
     /** Counts the impression unless this ad serving id was counted already; true when it counted. */
-    async countImpressionOnce (username: string, sdkVersion: string, adServingId: string, ttlSec: number): Promise<boolean> {
-      const counted = await impressionOnce([impressionKey(adServingId), userKey(username), sdkKey(sdkVersion)], [ttlSec])
+    async countImpressionOnce (username: string, sdkVersion: string, adServingId: string, ttlSec: number) {
+      const keys = [impressionKey(adServingId), userKey(username), sdkKey(sdkVersion)]
+      const counted = await impressionOnce(keys, [ttlSec])
       return counted === 1
     },
 
@@ -63,7 +64,11 @@ export function createAdsStore (redis: Redis) {
     async counts (key: string): Promise<AdCounts | undefined> {
       const [impressions, adRequests, noFills] = await redis.hmget(key, 'impressions', 'ad_requests', 'no_fills')
       if (impressions === null && adRequests === null && noFills === null) return undefined
-      return { impressions: Number(impressions ?? 0), ad_requests: Number(adRequests ?? 0), no_fills: Number(noFills ?? 0) }
+      return {
+        impressions: Number(impressions ?? 0),
+        ad_requests: Number(adRequests ?? 0),
+        no_fills: Number(noFills ?? 0)
+      }
     }
   }
 }

@@ -17,7 +17,9 @@ export const AD_PARAMS = ['sdk_version', 'session_id', 'platform', 'username', '
 export type AdParams = Record<typeof AD_PARAMS[number], string>
 const SIGNED_PARAMS = ['ad_serving_id', 'ts', 'sig'] as const
 
-const MAX_LENGTH: Record<keyof AdParams, number> = { sdk_version: 32, session_id: 128, platform: 32, username: 128, country_code: 2 }
+const MAX_LENGTH: Record<keyof AdParams, number> = {
+  sdk_version: 32, session_id: 128, platform: 32, username: 128, country_code: 2
+}
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
 const DOTTED_VERSION = /^\d+(\.\d+){0,3}([-+][0-9A-Za-z.-]+)?$/
@@ -177,7 +179,8 @@ export function createAds ({ redis, clock, config, secret, log, onUpstream }: Ad
 
   function statistics (counts: AdCounts): Statistics {
     const { impressions, ad_requests: adRequests, no_fills: noFills } = counts
-    return { impressions, ad_requests: adRequests, fill_rate: adRequests === 0 ? 0 : impressions / adRequests, no_fills: noFills }
+    const fillRate = adRequests === 0 ? 0 : impressions / adRequests
+    return { impressions, ad_requests: adRequests, fill_rate: fillRate, no_fills: noFills }
   }
 
   return {

@@ -60,7 +60,9 @@ export function builtinVast (ad: BuiltinAd, adServingId: string, impressionUrl: 
 }
 
 // Entities stay unexpanded: the document is only inspected, and expansion is where XML bombs live.
-const parser = new XMLParser({ ignoreAttributes: false, ignoreDeclaration: true, ignorePiTags: true, processEntities: false })
+const parser = new XMLParser({
+  ignoreAttributes: false, ignoreDeclaration: true, ignorePiTags: true, processEntities: false
+})
 
 export type UpstreamVerdict =
   | { kind: 'ad', xml: string }
