@@ -14,6 +14,8 @@ import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
 import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
+import shapesPlugin from './plugins/shapes/index.js'
+import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import adsPlugin from './plugins/ads/index.js'
 import adsRoutes from './routes/ads.js'
@@ -79,24 +81,31 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
+  if (config.CASSANDRA_CONTACT_POINTS) {
+    // Loaded only when configured: the driver is a noticeable part of start-up time.
+    const { default: cassandraPlugin } = await import('./plugins/infra/cassandra.js')
+    await fastify.register(cassandraPlugin, { config })
+  }
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
   await fastify.register(authPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(sensiblePlugin)
     await fastify.register(swaggerPlugin)
-    await fastify.register(underPressurePlugin)
+    await fastify.register(underPressurePlugin, { maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS })
     await fastify.register(rateLimitPlugin, { config })
     await fastify.register(grpcServerPlugin, { config })
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
   await fastify.register(adsPlugin, { config })
+  await fastify.register(shapesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
     await fastify.register(adsRoutes)
+    await fastify.register(shapesGrpc)
   }
 }
 

@@ -9,7 +9,7 @@ import * as protoLoader from '@grpc/proto-loader'
 import { protoPath as healthProtoPath, service as healthServiceDefinition } from 'grpc-health-check'
 import type { Config } from '../config.js'
 import { contextInterceptor } from './interceptors/context.js'
-import { errorInterceptor } from './interceptors/errors.js'
+import { errorInterceptor, tolerantDeserializers } from './interceptors/errors.js'
 import { authInterceptor, type GrpcAuthorizer } from './interceptors/auth.js'
 
 export interface GrpcServiceOptions {
@@ -98,7 +98,7 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
     server,
     get port () { return port },
     addService (definition, implementation, options) {
-      server.addService(definition, implementation)
+      server.addService(tolerantDeserializers(definition), implementation)
       serviceNames.add(options.name)
       packageDefinitions.push(options.packageDefinition)
       const open = new Set(options.publicMethods ?? [])

@@ -18,11 +18,7 @@ const adsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ads } = app
 
   app.setErrorHandler((err, request, reply) => {
-    // Load shedding is a 503 to retry (under-pressure has set Retry-After), not a fault of ours.
-    const shed = (err as { code?: string }).code === 'FST_UNDER_PRESSURE'
-    const { statusCode, body } = shed
-      ? { statusCode: 503, body: { message: (err as Error).message, code: 'PLAYFIELD_UNAVAILABLE' } }
-      : toHttpError(err)
+    const { statusCode, body } = toHttpError(err)
     if (statusCode >= 500) request.log.error({ err }, 'request failed')
     else request.log.info({ err: { message: body.message, code: body.code } }, 'request rejected')
     return reply.code(statusCode).send({ success: false, message: body.message })

@@ -13,10 +13,10 @@ t.test('a Redis restart under load loses no acknowledged write and no queued job
   const tokens: string[] = []
   const jobIds: string[] = []
   let failures = 0
-  let running = true
+  const state = { running: true }
   const writer = (async () => {
     let i = 0
-    while (running) {
+    while (state.running) {
       const n = i++
       // Only writes whose promise resolved count as acknowledged.
       await Promise.all([
@@ -48,7 +48,7 @@ t.test('a Redis restart under load loses no acknowledged write and no queued job
   }
   t.ok(recoveredMs >= 0 && recoveredMs <= 5000, `ready again ${recoveredMs} ms after Redis came back (≤ 5000)`)
   await sleep(300)
-  running = false
+  state.running = false
   await writer
 
   t.ok(beforeStop > 0 && tokens.length > beforeStop, `writes acknowledged before (${beforeStop}) and after the outage (${tokens.length})`)
