@@ -20,6 +20,8 @@ import healthRoutes from './routes/health.js'
 import adsPlugin from './plugins/ads/index.js'
 import adsRoutes from './routes/ads.js'
 import authRoutes from './routes/auth.js'
+import categoriesPlugin from './plugins/categories/index.js'
+import categoriesRoutes from './routes/categories.js'
 
 export interface AppOptions {
   config: Config
@@ -100,12 +102,14 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   // domains (each decorates its service; REST routes and gRPC services call only those)
   await fastify.register(adsPlugin, { config })
   await fastify.register(shapesPlugin)
+  await fastify.register(categoriesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
     await fastify.register(adsRoutes)
     await fastify.register(shapesGrpc)
+    await fastify.register(categoriesRoutes)
   }
 }
 

@@ -29,6 +29,8 @@ export interface GrpcRegistry {
   readonly port: number
   addService (definition: ServiceDefinition, implementation: UntypedServiceImplementation,
     options: GrpcServiceOptions): void
+  /** Every method registered by the domains (path and streaming kind), e.g. for the failure suite. */
+  methods (): Array<{ path: string, service: string, requestStream: boolean, responseStream: boolean }>
 }
 
 declare module 'fastify' {
@@ -94,7 +96,9 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
   packageDefinitions.push(protoLoader.loadSync(healthProtoPath, { keepCase: true }))
 
   let port = -1
+  const methods: ReturnType<GrpcRegistry['methods']> = []
   const registry: GrpcRegistry = {
+    methods: () => [...methods],
     server,
     get port () { return port },
     addService (definition, implementation, options) {
@@ -106,6 +110,8 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
         const originalName = (method as { originalName?: string }).originalName ?? methodName
         const isPublic = open.has(methodName) || open.has(originalName) || open.has(method.path.slice(method.path.lastIndexOf('/') + 1))
         authorizers.set(method.path, isPublic ? undefined : options.authorize)
+        const { path, requestStream, responseStream } = method
+        methods.push({ path, service: options.name, requestStream, responseStream })
       }
     }
   }
