@@ -25,7 +25,7 @@ async function client (app: FastifyInstance, session: string): Promise<number> {
     while (next < PER_CLIENT * 2) {
       const url = urls[next++ % 2]!
       let res = await app.inject(url)
-      for (let retry = 0; res.statusCode === 503 && retry < 100; retry++) {
+      for (let retry = 0; res.statusCode === 503 && retry < 500; retry++) {
         await sleep(20)
         res = await app.inject(url)
       }

@@ -30,8 +30,8 @@ interface Route { status?: number, type?: string, body?: string, delayMs?: numbe
 const routes: Record<string, Route> = {
   '/fast': { body: UPSTREAM_INLINE },
   '/wrapper': { body: UPSTREAM_WRAPPER },
-  '/slow': { body: UPSTREAM_INLINE, delayMs: 3000 },
-  '/slow-body': { body: UPSTREAM_INLINE, bodyDelayMs: 3000 },
+  '/slow': { body: UPSTREAM_INLINE, delayMs: 20_000 },
+  '/slow-body': { body: UPSTREAM_INLINE, bodyDelayMs: 20_000 },
   '/error': { status: 500, body: 'internal error' },
   '/not-xml': { type: 'text/plain', body: '{"ad": "this is json"}' },
   '/not-vast': { type: 'text/html', body: '<html><body><p>hello</p></body></html>' },
@@ -80,8 +80,11 @@ async function requestAd (app: FastifyInstance) {
   return { res, stats, username }
 }
 
-const appFor = (t: Test, path: string, extra: Record<string, string> = {}) =>
-  build(t, { config: { VAST_UPSTREAM_URL: `${upstreamBase}${path}`, VAST_TIMEOUT_MS: '300', ...extra } })
+// A generous timeout everywhere (a loaded CI machine must not turn a fast upstream into a timeout), except for
+// the slow paths, which stall far longer than their short timeout.
+const appFor = (t: Test, path: string, extra: Record<string, string> = {}) => build(t, {
+  config: { VAST_UPSTREAM_URL: `${upstreamBase}${path}`, VAST_TIMEOUT_MS: path.startsWith('/slow') ? '300' : '10000', ...extra }
+})
 
 t.test('a fast upstream VAST is served with our Impression added to its InLine', async (t) => {
   const app = await appFor(t, '/fast')
