@@ -17,6 +17,8 @@ import grpcServerPlugin from './grpc/server.js'
 import shapesPlugin from './plugins/shapes/index.js'
 import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
+import adsPlugin from './plugins/ads/index.js'
+import adsRoutes from './routes/ads.js'
 import authRoutes from './routes/auth.js'
 import leaderboardPlugin from './plugins/leaderboard/index.js'
 import leaderboardGrpc from './grpc/services/leaderboard.js'
@@ -102,6 +104,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
   await fastify.register(leaderboardPlugin)
+  await fastify.register(adsPlugin, { config })
   await fastify.register(shapesPlugin)
   await fastify.register(categoriesPlugin)
 
@@ -110,6 +113,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(authRoutes)
     await fastify.register(leaderboardRoutes)
     await fastify.register(leaderboardGrpc)
+    await fastify.register(adsRoutes)
     await fastify.register(shapesGrpc)
     await fastify.register(categoriesRoutes)
   }

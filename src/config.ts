@@ -137,6 +137,15 @@ export const configSpec = {
   VAST_TIMEOUT_MS: int(1000, 1, 60000),
   ADS_SIGNING_SECRET: optional({ pattern: /^.{16,}$/, hint: 'at least 16 characters' }),
   PUBLIC_BASE_URL: optional({ pattern: URL_PATTERN, hint: 'the URL clients reach this service at, e.g. https://ads.example.com' }),
+  ADS_IMPRESSION_TTL_S: int(86400, 60, 2592000),
+  ADS_BUILTIN_AD: bool(true),
+  ADS_AD_SYSTEM: str('playfield'),
+  ADS_AD_TITLE: str('playfield house ad'),
+  ADS_MEDIA_URL: str('https://cdn.example.com/playfield/house-ad.mp4', { pattern: URL_PATTERN, hint: 'an http(s) URL' }),
+  ADS_MEDIA_TYPE: str('video/mp4', { pattern: /^[\w.+-]+\/[\w.+-]+$/, hint: 'a MIME type such as video/mp4' }),
+  ADS_MEDIA_WIDTH: int(1280, 1, 10000),
+  ADS_MEDIA_HEIGHT: int(720, 1, 10000),
+  ADS_AD_DURATION_S: int(15, 1, 3600),
 
   // users
   USERS_REQUIRE_AUTH: bool(true),
