@@ -16,6 +16,8 @@ import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
+import sessionsPlugin from './plugins/sessions/index.js'
+import sessionsRoutes from './routes/sessions.js'
 
 export interface AppOptions {
   config: Config
@@ -89,10 +91,12 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(sessionsPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(sessionsRoutes)
   }
 }
 

@@ -1,0 +1,15 @@
+import fp from 'fastify-plugin'
+import { createSessions, type Sessions } from './service.js'
+import { createRedisStore } from './redis-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: Sessions
+  }
+}
+
+// Player sessions: Cassandra when the app has it (CASSANDRA_CONTACT_POINTS), else the Redis store; one contract.
+export default fp(async function sessionsPlugin (app) {
+  const store = createRedisStore({ redis: app.redis })
+  app.decorate('sessions', createSessions({ store, clock: app.clock }))
+}, { name: 'sessions', dependencies: ['redis'] })
