@@ -6,6 +6,7 @@ import { correlationIdFromHeaders } from './correlation.js'
 import { toHttpError, UnauthenticatedError } from './errors.js'
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
+import cassandraPlugin from './plugins/infra/cassandra.js'
 import queuesPlugin from './plugins/infra/queues.js'
 import metricsPlugin from './plugins/external/metrics.js'
 import sensiblePlugin from './plugins/external/sensible.js'
@@ -79,6 +80,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
+  if (config.CASSANDRA_CONTACT_POINTS) await fastify.register(cassandraPlugin, { config })
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
   await fastify.register(authPlugin, { config })
 
