@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { createSessions, type Sessions } from './service.js'
 import { createRedisStore } from './redis-store.js'
+import { createCassandraStore, migrations } from './cassandra-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,6 +11,13 @@ declare module 'fastify' {
 
 // Player sessions: Cassandra when the app has it (CASSANDRA_CONTACT_POINTS), else the Redis store; one contract.
 export default fp(async function sessionsPlugin (app) {
-  const store = createRedisStore({ redis: app.redis })
+  let store
+  if (app.cassandra) {
+    await app.cassandra.migrate('sessions', migrations(app.cassandra))
+    store = createCassandraStore({ client: app.cassandra.client })
+    app.log.info({ store: 'cassandra', keyspace: app.cassandra.keyspace }, 'sessions store ready')
+  } else {
+    store = createRedisStore({ redis: app.redis })
+  }
   app.decorate('sessions', createSessions({ store, clock: app.clock }))
 }, { name: 'sessions', dependencies: ['redis'] })
