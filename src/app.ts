@@ -6,7 +6,6 @@ import { correlationIdFromHeaders } from './correlation.js'
 import { toHttpError, UnauthenticatedError } from './errors.js'
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
-import cassandraPlugin from './plugins/infra/cassandra.js'
 import queuesPlugin from './plugins/infra/queues.js'
 import metricsPlugin from './plugins/external/metrics.js'
 import sensiblePlugin from './plugins/external/sensible.js'
@@ -15,8 +14,12 @@ import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
 import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
+import shapesPlugin from './plugins/shapes/index.js'
+import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
+import categoriesPlugin from './plugins/categories/index.js'
+import categoriesRoutes from './routes/categories.js'
 import sessionsPlugin from './plugins/sessions/index.js'
 import sessionsRoutes from './routes/sessions.js'
 
@@ -80,24 +83,32 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
-  if (config.CASSANDRA_CONTACT_POINTS) await fastify.register(cassandraPlugin, { config })
+  if (config.CASSANDRA_CONTACT_POINTS) {
+    // Loaded only when configured: the driver is a noticeable part of start-up time.
+    const { default: cassandraPlugin } = await import('./plugins/infra/cassandra.js')
+    await fastify.register(cassandraPlugin, { config })
+  }
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
   await fastify.register(authPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(sensiblePlugin)
     await fastify.register(swaggerPlugin)
-    await fastify.register(underPressurePlugin)
+    await fastify.register(underPressurePlugin, { maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS })
     await fastify.register(rateLimitPlugin, { config })
     await fastify.register(grpcServerPlugin, { config })
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(shapesPlugin)
+  await fastify.register(categoriesPlugin)
   await fastify.register(sessionsPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(shapesGrpc)
+    await fastify.register(categoriesRoutes)
     await fastify.register(sessionsRoutes)
   }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
 import { addClientOptions, basicHeader, login, rest, table, type ClientOptions } from './options.js'
+import { registerShapesCommand } from './shapes.js'
 
 // The playfield command. `serve` (the default) and `worker` run the service; the rest are clients of a running one.
 // Every failure exits non-zero with one line saying why.
@@ -86,6 +87,8 @@ addClientOptions(leaderboard.command('show'))
     }
     if (res.next_page) process.stdout.write(`next page: ${res.next_page}\n`)
   })
+
+registerShapesCommand(program)
 
 program.exitOverride()
 try {
