@@ -25,6 +25,8 @@ import leaderboardGrpc from './grpc/services/leaderboard.js'
 import leaderboardRoutes from './routes/leaderboard.js'
 import categoriesPlugin from './plugins/categories/index.js'
 import categoriesRoutes from './routes/categories.js'
+import sessionsPlugin from './plugins/sessions/index.js'
+import sessionsRoutes from './routes/sessions.js'
 
 export interface AppOptions {
   config: Config
@@ -107,6 +109,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(adsPlugin, { config })
   await fastify.register(shapesPlugin)
   await fastify.register(categoriesPlugin)
+  await fastify.register(sessionsPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
@@ -116,6 +119,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(adsRoutes)
     await fastify.register(shapesGrpc)
     await fastify.register(categoriesRoutes)
+    await fastify.register(sessionsRoutes)
   }
 }
 

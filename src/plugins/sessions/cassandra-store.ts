@@ -1,0 +1,243 @@
+import type cassandra from 'cassandra-driver'
+import type { Cassandra, Migration } from '../../plugins/infra/cassandra.js'
+import { UnavailableError } from '../../errors.js'
+import {
+  REJECT, HOUR_US, RETENTION_MS, expiryMs, hourOf,
+  type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartedSession,
+  type StartsByCountry
+} from './store.js'
+
+// Cassandra layout. Times are bigint microseconds (the timestamp type keeps only milliseconds). Every row carries
+// its own TTL, computed from its event time, so nothing outlives 365 days after its ts.
+//
+//   sessions_events              (session_id, kind): the events as received. Pairing and idempotency read it.
+//   sessions_completed           partition player_id, clustered by end_us DESC: a player's newest completed
+//                                sessions are the head of one partition. TTL from the start (a session's earliest
+//                                event: once its start has expired the session is no longer complete).
+//   sessions_starts_by_hour      partition (hour, country), clustered by ts_us DESC. Per country rather than the
+//                                hour alone: the current hour's writes spread over as many partitions (and replica
+//                                sets) as there are countries instead of one hot partition, an exact count is a
+//                                COUNT(*) over one partition, and a country's newest starts are one slice with LIMIT.
+//   sessions_start_countries     partition hour: which countries have starts in it (what to count).
+//
+// The CQL runs on Cassandra 2.1 as well as 4.x/5.x (no GROUP BY, PER PARTITION LIMIT, JSON, date or smallint).
+
+export function migrations (db: Pick<Cassandra, 'compaction'>): Migration[] {
+  const timeSeries = `compaction = ${db.compaction('time-series')}`
+  return [{
+    version: 1,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS sessions_events (
+        session_id text, kind text, player_id text, country text, ts_us bigint,
+        PRIMARY KEY (session_id, kind)) WITH ${timeSeries}`,
+      `CREATE TABLE IF NOT EXISTS sessions_completed (
+        player_id text, end_us bigint, session_id text, country text, start_us bigint,
+        PRIMARY KEY (player_id, end_us, session_id)
+      ) WITH CLUSTERING ORDER BY (end_us DESC, session_id DESC) AND ${timeSeries}`,
+      `CREATE TABLE IF NOT EXISTS sessions_starts_by_hour (
+        hour bigint, country text, ts_us bigint, session_id text, player_id text,
+        PRIMARY KEY ((hour, country), ts_us, session_id)
+      ) WITH CLUSTERING ORDER BY (ts_us DESC, session_id DESC) AND ${timeSeries}`,
+      `CREATE TABLE IF NOT EXISTS sessions_start_countries (
+        hour bigint, country text, PRIMARY KEY (hour, country)) WITH ${timeSeries}`
+    ]
+  }]
+}
+
+const CQL = {
+  readSession: 'SELECT kind, player_id, country, ts_us FROM sessions_events WHERE session_id = ?',
+  insertEvent: 'INSERT INTO sessions_events (session_id, kind, player_id, country, ts_us) VALUES (?, ?, ?, ?, ?) USING TTL ?',
+  insertCompleted: 'INSERT INTO sessions_completed (player_id, end_us, session_id, country, start_us) VALUES (?, ?, ?, ?, ?) USING TTL ?',
+  insertStart: 'INSERT INTO sessions_starts_by_hour (hour, country, ts_us, session_id, player_id) VALUES (?, ?, ?, ?, ?) USING TTL ?',
+  insertCountry: 'INSERT INTO sessions_start_countries (hour, country) VALUES (?, ?) USING TTL ?',
+  completed: 'SELECT session_id, country, start_us, end_us FROM sessions_completed WHERE player_id = ?',
+  countries: 'SELECT hour, country FROM sessions_start_countries WHERE hour IN ?',
+  count: 'SELECT COUNT(*) FROM sessions_starts_by_hour WHERE hour = ? AND country = ? AND ts_us > ? AND ts_us <= ?',
+  starts: 'SELECT ts_us, session_id, player_id FROM sessions_starts_by_hour ' +
+    'WHERE hour = ? AND country = ? AND ts_us > ? AND ts_us <= ? LIMIT ?'
+}
+
+/** In-flight statements per request: enough to hide latency, few enough not to swamp the coordinator. */
+const CONCURRENCY = 16
+const HOURS_PER_IN = 100
+
+// Server-side "can't serve now" answers (unavailable, overloaded, bootstrapping, read/write timeouts) are outages
+// for the caller, not bugs: 503. NoHostAvailable / OperationTimedOut are already mapped by src/errors.ts.
+const OUTAGE_CODES = new Set([0x1000, 0x1001, 0x1002, 0x1100, 0x1200])
+
+async function mapLimit<T, R> (items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+/** Seconds to live so that the row disappears at the first whole second not before `expiresAtMs`. */
+function ttlSeconds (expiresAtMs: number, nowMs: number): number {
+  return Math.max(1, Math.ceil(expiresAtMs / 1000) - Math.floor(nowMs / 1000))
+}
+
+interface StoredEvent { kind: string, playerId: string, country: string | null, tsUs: number }
+
+const num = (v: unknown) => (typeof v === 'number' ? v : Number((v as { toString (): string }).toString()))
+
+export function createCassandraStore ({ client }: { client: cassandra.Client }): SessionStore {
+  const options = { prepare: true }
+
+  async function run<T> (fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (OUTAGE_CODES.has((err as { code?: number }).code ?? -1)) {
+        throw new UnavailableError('Cassandra is unavailable, try again shortly')
+      }
+      throw err
+    }
+  }
+
+  async function readSession (sessionId: string): Promise<StoredEvent[]> {
+    const rs = await client.execute(CQL.readSession, [sessionId], options)
+    return rs.rows.map(r => ({ kind: r.kind, playerId: r.player_id, country: r.country, tsUs: num(r.ts_us) }))
+  }
+
+  function completedRow (start: StoredEvent, end: StoredEvent, sessionId: string, nowMs: number) {
+    return {
+      query: CQL.insertCompleted,
+      params: [start.playerId, end.tsUs, sessionId, start.country, start.tsUs, ttlSeconds(expiryMs(start.tsUs), nowMs)]
+    }
+  }
+
+  const consistent = (start: StoredEvent, end: StoredEvent) => start.playerId === end.playerId && start.tsUs <= end.tsUs
+
+  async function putOne (e: SessionEvent, nowMs: number): Promise<EventOutcome> {
+    const stored = await readSession(e.sessionId)
+    const other = stored.find(r => r.kind !== e.kind)
+    const mine = stored.find(r => r.kind === e.kind)
+    if (mine) {
+      // Re-sent: nothing new, but the completed row is rewritten (same values, same expiry) in case the request
+      // that paired the session failed between its two writes.
+      if (other) {
+        const [start, end] = e.kind === 'start' ? [mine, other] : [other, mine]
+        if (consistent(start, end)) {
+          const row = completedRow(start, end, e.sessionId, nowMs)
+          await client.execute(row.query, row.params, options)
+        }
+      }
+      return { status: 'duplicate' }
+    }
+    if (other && other.playerId !== e.playerId) return { status: 'rejected', message: REJECT.otherPlayer }
+    if (other && e.kind === 'start' && other.tsUs < e.tsUs) return { status: 'rejected', message: REJECT.startAfterEnd }
+    if (other && e.kind === 'end' && e.tsUs < other.tsUs) return { status: 'rejected', message: REJECT.endBeforeStart }
+
+    const me: StoredEvent = { kind: e.kind, playerId: e.playerId, country: e.country ?? null, tsUs: e.tsUs }
+    const ttl = ttlSeconds(expiryMs(e.tsUs), nowMs)
+    const queries: Array<{ query: string, params: unknown[] }> = [
+      { query: CQL.insertEvent, params: [e.sessionId, e.kind, e.playerId, me.country, e.tsUs, ttl] }
+    ]
+    if (e.kind === 'start') {
+      const hour = hourOf(e.tsUs)
+      queries.push({ query: CQL.insertStart, params: [hour, e.country, e.tsUs, e.sessionId, e.playerId, ttl] })
+      const bucketExpiry = (hour + 1) * (HOUR_US / 1000) + RETENTION_MS
+      queries.push({ query: CQL.insertCountry, params: [hour, e.country, ttlSeconds(bucketExpiry, nowMs)] })
+    }
+    if (other) {
+      queries.push(e.kind === 'start' ? completedRow(me, other, e.sessionId, nowMs) : completedRow(other, me, e.sessionId, nowMs))
+    }
+    // A small logged batch: the event's rows land together or not at all (never a large multi-event batch).
+    await client.batch(queries, { ...options, logged: true })
+
+    if (!other) {
+      // The other half may have been stored meanwhile by a concurrent request that did not see this one: whichever
+      // of the two reads after both writes pairs the session (the row is idempotent if both do).
+      const late = (await readSession(e.sessionId)).find(r => r.kind !== e.kind)
+      if (late) {
+        const [start, end] = e.kind === 'start' ? [me, late] : [late, me]
+        if (consistent(start, end)) {
+          const row = completedRow(start, end, e.sessionId, nowMs)
+          await client.execute(row.query, row.params, options)
+        }
+      }
+    }
+    return { status: 'accepted' }
+  }
+
+  async function putEvents (events: SessionEvent[], nowMs: number): Promise<EventOutcome[]> {
+    // Events of one session run in order (start then end in one batch pair up); sessions run side by side.
+    const bySession = new Map<string, number[]>()
+    events.forEach((e, i) => {
+      const list = bySession.get(e.sessionId)
+      if (list) list.push(i)
+      else bySession.set(e.sessionId, [i])
+    })
+    const out: EventOutcome[] = new Array(events.length)
+    await run(() => mapLimit([...bySession.values()], CONCURRENCY, async (indexes) => {
+      for (const i of indexes) out[i] = await putOne(events[i] as SessionEvent, nowMs)
+    }))
+    return out
+  }
+
+  async function completed (playerId: string, limit: number, nowMs: number): Promise<CompletedSession[]> {
+    return await run(async () => {
+      const out: CompletedSession[] = []
+      let pageState: string | undefined
+      do {
+        const rs = await client.execute(CQL.completed, [playerId], { ...options, fetchSize: limit + 8, pageState })
+        for (const r of rs.rows) {
+          const startUs = num(r.start_us)
+          // Cassandra expires the row by its TTL; the app clock decides too, so tests can move time.
+          if (expiryMs(startUs) <= nowMs) continue
+          out.push({ sessionId: r.session_id, playerId, country: r.country, startUs, endUs: num(r.end_us) })
+          if (out.length === limit) return out
+        }
+        pageState = rs.pageState ?? undefined
+      } while (pageState)
+      return out
+    })
+  }
+
+  async function startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsByCountry> {
+    return await run(async () => {
+      const hours: number[] = []
+      for (let h = hourOf(untilUs); h >= hourOf(sinceUs); h--) hours.push(h)
+      const chunks: number[][] = []
+      for (let i = 0; i < hours.length; i += HOURS_PER_IN) chunks.push(hours.slice(i, i + HOURS_PER_IN))
+      const found = (await mapLimit(chunks, CONCURRENCY, async (chunk) => {
+        const rs = await client.execute(CQL.countries, [chunk], options)
+        return rs.rows.map(r => ({ hour: num(r.hour), country: r.country as string }))
+      })).flat().sort((a, b) => b.hour - a.hour)
+
+      const counts = await mapLimit(found, CONCURRENCY, async ({ hour, country }) =>
+        num((await client.execute(CQL.count, [hour, country, sinceUs, untilUs], options)).first()?.count ?? 0))
+
+      const result: StartsByCountry = { total: 0, countries: {} }
+      const remaining: Record<string, number> = {}
+      const wanted: Array<{ hour: number, country: string, take: number }> = []
+      found.forEach(({ hour, country }, i) => {
+        const n = counts[i] ?? 0
+        if (n === 0) return
+        result.total += n
+        const entry = (result.countries[country] ??= { count: 0, sessions: [] })
+        entry.count += n
+        // Newest hour first, so a country's list takes its newest starts from as few partitions as possible.
+        const take = Math.min(n, remaining[country] ??= limit)
+        if (take > 0) {
+          remaining[country] -= take
+          wanted.push({ hour, country, take })
+        }
+      })
+      const lists = await mapLimit(wanted, CONCURRENCY, async ({ hour, country, take }) =>
+        (await client.execute(CQL.starts, [hour, country, sinceUs, untilUs, take], options)).rows
+          .map((r): StartedSession => ({ sessionId: r.session_id, playerId: r.player_id, tsUs: num(r.ts_us) })))
+      wanted.forEach(({ country }, i) => { result.countries[country]?.sessions.push(...(lists[i] ?? [])) })
+      return result
+    })
+  }
+
+  return { putEvents, completed, startsBetween }
+}

@@ -1,0 +1,23 @@
+import fp from 'fastify-plugin'
+import { createSessions, type Sessions } from './service.js'
+import { createRedisStore } from './redis-store.js'
+import { createCassandraStore, migrations } from './cassandra-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: Sessions
+  }
+}
+
+// Player sessions: Cassandra when the app has it (CASSANDRA_CONTACT_POINTS), else the Redis store; one contract.
+export default fp(async function sessionsPlugin (app) {
+  let store
+  if (app.cassandra) {
+    await app.cassandra.migrate('sessions', migrations(app.cassandra))
+    store = createCassandraStore({ client: app.cassandra.client })
+    app.log.info({ store: 'cassandra', keyspace: app.cassandra.keyspace }, 'sessions store ready')
+  } else {
+    store = createRedisStore({ redis: app.redis })
+  }
+  app.decorate('sessions', createSessions({ store, clock: app.clock }))
+}, { name: 'sessions', dependencies: ['redis'] })

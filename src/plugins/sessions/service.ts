@@ -1,0 +1,156 @@
+import type { Clock } from '../../clock.js'
+import { InvalidArgumentError } from '../../errors.js'
+import { countryCode } from './countries.js'
+import { formatTimestamp, parseTimestamp } from './timestamps.js'
+import { expiryMs, type EventKind, type SessionEvent, type SessionStore } from './store.js'
+
+export const MAX_BATCH = 10
+export const MAX_ID_LENGTH = 64
+/** How far ahead of our clock a client's clock may run. */
+export const MAX_SKEW_MS = 5 * 60 * 1000
+export const MAX_HOURS = 8760
+export const COMPLETED_LIMIT = { default: 20, max: 100 }
+export const STARTS_LIMIT = { default: 100, max: 1000 }
+
+const FIELDS = new Set(['event', 'player_id', 'session_id', 'ts', 'country'])
+// Control characters are refused so that ids can be joined with '\n' in storage and logged safely.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+export interface PutEventsResult {
+  accepted: number
+  duplicates: number
+  rejected: Array<{ index: number, message: string }>
+}
+
+export interface CompletedSessionView {
+  session_id: string
+  player_id: string
+  country: string
+  start: string
+  end: string
+  duration_seconds: number
+}
+
+export interface StartsView {
+  since: string
+  until: string
+  total: number
+  countries: Record<string, { count: number, sessions: Array<{ session_id: string, player_id: string, ts: string }> }>
+}
+
+function idProblem (name: string, value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH || CONTROL.test(value)) {
+    return `${name} must be a string of 1-${MAX_ID_LENGTH} characters without control characters`
+  }
+  return undefined
+}
+
+/** Validates one raw event against the format and the clock: the event, or why it is refused. */
+export function validateEvent (raw: unknown, nowMs: number): { event: SessionEvent } | { message: string } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { message: 'event must be a JSON object' }
+  const o = raw as Record<string, unknown>
+  const unknown = Object.keys(o).filter(k => !FIELDS.has(k))
+  if (unknown.length > 0) return { message: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map(k => `"${k}"`).join(', ')}` }
+  if (o.event !== 'start' && o.event !== 'end') return { message: 'event must be "start" or "end"' }
+  const kind: EventKind = o.event
+  const problem = idProblem('player_id', o.player_id) ?? idProblem('session_id', o.session_id)
+  if (problem) return { message: problem }
+  const tsUs = typeof o.ts === 'string' ? parseTimestamp(o.ts) : undefined
+  if (tsUs === undefined) return { message: 'ts must be an ISO-8601 date-time such as 2016-12-02T12:48:05.520022' }
+  let country: string | undefined
+  if (kind === 'start') {
+    country = countryCode(o.country)
+    if (!country) return { message: 'country must be an ISO 3166-1 alpha-2 code such as FI (required on start events)' }
+  } else if (o.country !== undefined && o.country !== null && !countryCode(o.country)) {
+    // An end event's country is not needed (the start carries it) and is ignored, but a malformed one is an error.
+    return { message: 'country must be an ISO 3166-1 alpha-2 code such as FI' }
+  }
+  const tsMs = Math.floor(tsUs / 1000)
+  if (expiryMs(tsUs) <= nowMs) return { message: 'ts is older than the 1-year retention' }
+  if (tsMs > nowMs + MAX_SKEW_MS) return { message: `ts is more than ${MAX_SKEW_MS / 60_000} minutes in the future` }
+  const event: SessionEvent = { kind, sessionId: o.session_id as string, playerId: o.player_id as string, tsUs }
+  if (country) event.country = country
+  return { event }
+}
+
+/** `hours` of GET /start_players_events/:hours: a plain decimal number > 0 and ≤ 8760. */
+export function parseHours (raw: string): number {
+  const hours = /^\d+(\.\d+)?$|^\.\d+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!(hours > 0 && hours <= MAX_HOURS)) {
+    throw new InvalidArgumentError(`hours must be a number greater than 0 and at most ${MAX_HOURS} (got "${raw}")`)
+  }
+  return hours
+}
+
+function checkLimit (limit: number, bounds: { max: number }, min: number): number {
+  if (!Number.isInteger(limit) || limit < min || limit > bounds.max) {
+    throw new InvalidArgumentError(`limit must be an integer between ${min} and ${bounds.max}`)
+  }
+  return limit
+}
+
+export function createSessions ({ store, clock }: { store: SessionStore, clock: Clock }) {
+  return {
+    /** Validates and stores a batch from a game client; per-event outcomes, never a half-stored event. */
+    async putEvents (body: unknown): Promise<PutEventsResult> {
+      if (!Array.isArray(body)) throw new InvalidArgumentError('body must be a JSON array of events')
+      if (body.length === 0) throw new InvalidArgumentError('body must hold at least 1 event')
+      if (body.length > MAX_BATCH) {
+        throw new InvalidArgumentError(`body must hold at most ${MAX_BATCH} events (got ${body.length})`)
+      }
+      const nowMs = clock.now()
+      const result: PutEventsResult = { accepted: 0, duplicates: 0, rejected: [] }
+      const valid: Array<{ index: number, event: SessionEvent }> = []
+      body.forEach((raw, index) => {
+        const checked = validateEvent(raw, nowMs)
+        if ('event' in checked) valid.push({ index, event: checked.event })
+        else result.rejected.push({ index, message: checked.message })
+      })
+      const outcomes = await store.putEvents(valid.map(v => v.event), nowMs)
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'accepted') result.accepted++
+        else if (outcome.status === 'duplicate') result.duplicates++
+        else result.rejected.push({ index: valid[i]?.index ?? -1, message: outcome.message })
+      })
+      result.rejected.sort((a, b) => a.index - b.index)
+      return result
+    },
+
+    /** The player's newest completed sessions, newest end first. */
+    async completedSessions (playerId: string, limit = COMPLETED_LIMIT.default): Promise<CompletedSessionView[]> {
+      checkLimit(limit, COMPLETED_LIMIT, 1)
+      if (idProblem('player_id', playerId)) return []
+      const rows = await store.completed(playerId, limit, clock.now())
+      return rows.map(r => ({
+        session_id: r.sessionId,
+        player_id: r.playerId,
+        country: r.country,
+        start: formatTimestamp(r.startUs),
+        end: formatTimestamp(r.endUs),
+        duration_seconds: (r.endUs - r.startUs) / 1e6
+      }))
+    },
+
+    /** Sessions started in the last `hours` (exclusive of `since`, inclusive of now), grouped by country. */
+    async startsByCountry (hoursRaw: string | number, limit: number = STARTS_LIMIT.default): Promise<StartsView> {
+      const hours = parseHours(String(hoursRaw))
+      checkLimit(limit, STARTS_LIMIT, 0)
+      const untilUs = clock.now() * 1000
+      const sinceUs = untilUs - Math.round(hours * 3600e6)
+      const found = await store.startsBetween(sinceUs, untilUs, limit)
+      const countries: StartsView['countries'] = {}
+      for (const [cc, c] of Object.entries(found.countries).sort(([a], [b]) => (a < b ? -1 : 1))) {
+        countries[cc] = {
+          count: c.count,
+          sessions: c.sessions.map(s => ({
+            session_id: s.sessionId, player_id: s.playerId, ts: formatTimestamp(s.tsUs)
+          }))
+        }
+      }
+      return { since: formatTimestamp(sinceUs), until: formatTimestamp(untilUs), total: found.total, countries }
+    }
+  }
+}
+
+export type Sessions = ReturnType<typeof createSessions>

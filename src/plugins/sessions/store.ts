@@ -1,0 +1,66 @@
+// The storage contract of player sessions. Two implementations (redis-store.ts, cassandra-store.ts) pass one
+// contract test suite (test/plugins/sessions/contract.ts); the service validates and the store only stores.
+
+export const RETENTION_MS = 365 * 24 * 3600 * 1000
+export const HOUR_MS = 3600 * 1000
+export const HOUR_US = HOUR_MS * 1000
+
+export type EventKind = 'start' | 'end'
+
+/** An event that passed validation. Times are microseconds since the epoch. */
+export interface SessionEvent {
+  kind: EventKind
+  sessionId: string
+  playerId: string
+  tsUs: number
+  /** Upper-case ISO 3166-1 alpha-2; start events only. */
+  country?: string
+}
+
+/** What became of one event: stored, already known (nothing changed), or refused by what is already stored. */
+export type EventOutcome = { status: 'accepted' } | { status: 'duplicate' } | { status: 'rejected', message: string }
+
+export interface CompletedSession {
+  sessionId: string
+  playerId: string
+  country: string
+  startUs: number
+  endUs: number
+}
+
+export interface StartedSession { sessionId: string, playerId: string, tsUs: number }
+
+export interface StartsByCountry {
+  total: number
+  countries: Record<string, { count: number, sessions: StartedSession[] }>
+}
+
+export interface SessionStore {
+  /**
+   * Stores each event atomically (all of its rows or none), in order, and returns one outcome per event.
+   * `nowMs` is the app clock; every row expires RETENTION_MS after its own event time.
+   */
+  putEvents (events: SessionEvent[], nowMs: number): Promise<EventOutcome[]>
+  /** The player's newest completed sessions by end time (ties: session id descending), live ones only. */
+  completed (playerId: string, limit: number, nowMs: number): Promise<CompletedSession[]>
+  /**
+   * Sessions started in (sinceUs, untilUs], per country: exact counts, the newest `limit` per country
+   * (ties: session id descending). Served from hour buckets.
+   */
+  startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsByCountry>
+}
+
+/** Hour bucket (hours since the epoch) of a time in microseconds. */
+export const hourOf = (us: number) => Math.floor(us / HOUR_US)
+
+/**
+ * Unix ms at which a row written for an event at `tsUs` expires: the first millisecond not before ts + 365 days
+ * (rounding up keeps it consistent with windows that are exclusive at `since`, e.g. the full 8760-hour one).
+ */
+export const expiryMs = (tsUs: number) => Math.ceil(tsUs / 1000) + RETENTION_MS
+
+export const REJECT = {
+  otherPlayer: 'session_id already belongs to another player',
+  endBeforeStart: 'end is before the session start',
+  startAfterEnd: 'start is after the session end'
+}

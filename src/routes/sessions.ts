@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import {
+  CompletedQuerySchema, CompletedSessionsSchema, HoursParamsSchema, PlayerParamsSchema, PutEventsBodySchema,
+  PutEventsResultSchema, SessionsErrorSchema, StartsByCountrySchema, StartsQuerySchema
+} from '../schemas/sessions.js'
+
+const errors = { 400: SessionsErrorSchema, 503: SessionsErrorSchema }
+
+// Paths are the original service's, so existing game clients keep working.
+const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { sessions } = app
+
+  app.post('/put_events', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'Store a batch of 1-10 session start/end events',
+      description: 'Each event is checked on its own: valid ones are stored even when others are rejected.',
+      body: PutEventsBodySchema,
+      response: { 200: PutEventsResultSchema, ...errors }
+    },
+    // The body schema documents the events; the service validates them one by one, so a bad event is reported
+    // in `rejected` instead of refusing the whole batch (and no coercion turns a bare scalar into an array).
+    validatorCompiler: () => () => true
+  }, async (request) => await sessions.putEvents(request.body as unknown))
+
+  app.get('/end_players_events/:player_id', {
+    schema: {
+      tags: ['sessions'],
+      summary: "A player's last completed sessions, newest end first",
+      params: PlayerParamsSchema,
+      querystring: CompletedQuerySchema,
+      response: { 200: CompletedSessionsSchema, ...errors }
+    }
+  }, async (request) => await sessions.completedSessions(request.params.player_id, request.query.limit))
+
+  app.get('/start_players_events/:hours', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'Sessions started in the last `hours`, grouped by country',
+      params: HoursParamsSchema,
+      querystring: StartsQuerySchema,
+      response: { 200: StartsByCountrySchema, ...errors }
+    }
+  }, async (request) => await sessions.startsByCountry(request.params.hours, request.query.limit))
+}
+
+export default sessionsRoutes

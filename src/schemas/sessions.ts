@@ -1,0 +1,66 @@
+import { Type, type Static } from 'typebox'
+
+export const SessionsErrorSchema = Type.Object({
+  message: Type.String(),
+  code: Type.String(),
+  details: Type.Optional(Type.Unknown())
+})
+
+const Timestamp = Type.String({ description: 'ISO-8601 in UTC with microseconds, e.g. 2016-12-02T12:48:05.520022Z' })
+
+// Documents what a game client sends. Each event is validated on its own by the service (so that one bad event
+// does not refuse its batch): POST /put_events does not hand this schema to the validator, see the route.
+export const SessionEventSchema = Type.Object({
+  event: Type.Union([Type.Literal('start'), Type.Literal('end')]),
+  player_id: Type.String({ minLength: 1, maxLength: 64 }),
+  session_id: Type.String({ minLength: 1, maxLength: 64 }),
+  ts: Type.String({
+    description: 'ISO-8601, up to microseconds; no zone means UTC',
+    examples: ['2016-12-02T12:48:05.520022']
+  }),
+  country: Type.Optional(Type.String({ description: 'ISO 3166-1 alpha-2, required on start events', examples: ['FI'] }))
+}, { additionalProperties: false })
+export type SessionEventBody = Static<typeof SessionEventSchema>
+
+export const PutEventsBodySchema = Type.Array(SessionEventSchema, { minItems: 1, maxItems: 10 })
+
+export const PutEventsResultSchema = Type.Object({
+  accepted: Type.Integer({ description: 'events stored by this request' }),
+  duplicates: Type.Integer({ description: 'events already stored (same session_id and event kind); nothing changed' }),
+  rejected: Type.Array(Type.Object({
+    index: Type.Integer({ description: 'position of the event in the batch' }),
+    message: Type.String()
+  }))
+})
+
+export const PlayerParamsSchema = Type.Object({ player_id: Type.String({ minLength: 1, maxLength: 64 }) })
+export const CompletedQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 })
+})
+
+export const CompletedSessionSchema = Type.Object({
+  session_id: Type.String(),
+  player_id: Type.String(),
+  country: Type.String(),
+  start: Timestamp,
+  end: Timestamp,
+  duration_seconds: Type.Number()
+})
+export const CompletedSessionsSchema = Type.Array(CompletedSessionSchema)
+
+export const HoursParamsSchema = Type.Object({
+  hours: Type.String({ description: 'a number > 0 and ≤ 8760; fractions such as 0.5 allowed' })
+})
+export const StartsQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 0, maximum: 1000, default: 100, description: 'sessions listed per country' })
+})
+
+export const StartsByCountrySchema = Type.Object({
+  since: Timestamp,
+  until: Timestamp,
+  total: Type.Integer(),
+  countries: Type.Record(Type.String(), Type.Object({
+    count: Type.Integer({ description: 'exact number of starts in the window' }),
+    sessions: Type.Array(Type.Object({ session_id: Type.String(), player_id: Type.String(), ts: Timestamp }))
+  }))
+})

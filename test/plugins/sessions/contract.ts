@@ -1,0 +1,313 @@
+// The one contract of the sessions stores: every test here runs, through the HTTP API, against each store
+// (sessions-redis.test.ts, sessions-cassandra.test.ts). Each test gets an empty store of its own.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import { manualClock } from '../../../src/clock.js'
+import {
+  batches, clientTimestamp, generateSessions, shuffle, toEvents, type ClientEvent, type GeneratedSession
+} from '../../../src/plugins/sessions/generator.js'
+import { formatTimestamp } from '../../../src/plugins/sessions/timestamps.js'
+import { RETENTION_MS, HOUR_US, expiryMs } from '../../../src/plugins/sessions/store.js'
+
+type Test = import('tap').Test
+type Clock = ReturnType<typeof manualClock>
+type Listed = Array<{ session_id: string, player_id: string, ts: string }>
+type Completed = Array<{
+  session_id: string, player_id: string, country: string, start: string, end: string, duration_seconds: number
+}>
+interface Window {
+  since: string, until: string, total: number, countries: Record<string, { count: number, sessions: Listed }>
+}
+
+export interface StoreUnderTest {
+  /** An app whose sessions store is empty and its own, on `clock`. */
+  app (t: Test, clock: Clock): Promise<FastifyInstance>
+  /** Why this store can't be tested here (every test is then skipped). */
+  skip?: string
+  /** Absolute expiry times (unix ms) of what is stored for one completed session. */
+  expiries (app: FastifyInstance, s: GeneratedSession): Promise<{ session: number, completed: number, start: number }>
+  /** Starts expire with their event (per-row TTL) or with their hour bucket (bucket end + 365 days). */
+  startExpiry: 'event' | 'hour-bucket'
+}
+
+const DAY_MS = 24 * 3600 * 1000
+
+async function put (app: FastifyInstance, events: unknown) {
+  const res = await app.inject({ method: 'POST', url: '/put_events', payload: events as object })
+  if (res.statusCode !== 200) throw new Error(`POST /put_events answered ${res.statusCode}: ${res.body}`)
+  return res.json() as { accepted: number, duplicates: number, rejected: Array<{ index: number, message: string }> }
+}
+
+async function completed (app: FastifyInstance, playerId: string, query = '') {
+  const res = await app.inject(`/end_players_events/${encodeURIComponent(playerId)}${query}`)
+  if (res.statusCode !== 200) throw new Error(`GET /end_players_events answered ${res.statusCode}: ${res.body}`)
+  return res.json() as Completed
+}
+
+async function starts (app: FastifyInstance, hours: number | string, query = '') {
+  const res = await app.inject(`/start_players_events/${hours}${query}`)
+  if (res.statusCode !== 200) throw new Error(`GET /start_players_events answered ${res.statusCode}: ${res.body}`)
+  return res.json() as Window
+}
+
+const view = (s: GeneratedSession) => ({
+  session_id: s.sessionId,
+  player_id: s.playerId,
+  country: s.country,
+  start: formatTimestamp(s.startUs),
+  end: formatTimestamp(s.endUs),
+  duration_seconds: (s.endUs - s.startUs) / 1e6
+})
+
+const one = (nowMs: number, seed: number) =>
+  generateSessions({ nowMs, countries: 1, playersPerCountry: 1, sessionsPerPlayer: 1, seed })[0] as GeneratedSession
+
+const newestEndFirst = (a: GeneratedSession, b: GeneratedSession) =>
+  b.endUs - a.endUs || (a.sessionId < b.sessionId ? 1 : -1)
+
+/** What GET /start_players_events must answer for `sessions`, computed independently of the stores. */
+function expectedStarts (sessions: GeneratedSession[], nowMs: number, hours: number, limit: number) {
+  const untilUs = nowMs * 1000
+  const sinceUs = untilUs - Math.round(hours * 3600e6)
+  const inWindow = sessions.filter(s => s.startUs > sinceUs && s.startUs <= untilUs)
+  const countries: Window['countries'] = {}
+  for (const cc of [...new Set(inWindow.map(s => s.country))].sort()) {
+    const mine = inWindow.filter(s => s.country === cc)
+      .sort((a, b) => b.startUs - a.startUs || (a.sessionId < b.sessionId ? 1 : -1))
+    countries[cc] = {
+      count: mine.length,
+      sessions: mine.slice(0, limit)
+        .map(s => ({ session_id: s.sessionId, player_id: s.playerId, ts: formatTimestamp(s.startUs) }))
+    }
+  }
+  return { since: formatTimestamp(sinceUs), until: formatTimestamp(untilUs), total: inWindow.length, countries }
+}
+
+export function sessionsContract (t: Test, store: StoreUnderTest) {
+  const test = (name: string, fn: (t: Test) => Promise<void>) => t.test(name, { skip: store.skip }, fn)
+
+  async function setup (t: Test) {
+    const clock = manualClock(Date.now())
+    const app = await store.app(t, clock)
+    return { clock, app }
+  }
+
+  test('1,000 shuffled events in 100 batches of 10 make exactly 500 completed sessions, 5 per player', async (t) => {
+    const { clock, app } = await setup(t)
+    const sessions = generateSessions({ nowMs: clock.now(), seed: 11 })
+    const events = shuffle(toEvents(sessions), 12)
+    const sent = batches(events, 10)
+    t.equal(sent.length, 100)
+    let accepted = 0
+    for (const batch of sent) {
+      const r = await put(app, batch)
+      t.same(r.rejected, [])
+      t.equal(r.duplicates, 0)
+      accepted += r.accepted
+    }
+    t.equal(accepted, 1000)
+    const players = [...new Set(sessions.map(s => s.playerId))]
+    t.equal(players.length, 100)
+    let total = 0
+    for (const playerId of players) {
+      const got = await completed(app, playerId)
+      const expected = sessions.filter(s => s.playerId === playerId).sort(newestEndFirst).map(view)
+      t.equal(expected.length, 5)
+      t.same(got, expected, `player ${playerId}`)
+      total += got.length
+    }
+    t.equal(total, 500)
+  })
+
+  test('the 100-hour window holds exactly the starts in it, grouped by country, newest first', async (t) => {
+    const { clock, app } = await setup(t)
+    const sessions = generateSessions({ nowMs: clock.now(), seed: 21 })
+    for (const batch of batches(shuffle(toEvents(sessions), 22), 10)) await put(app, batch)
+    const expected = expectedStarts(sessions, clock.now(), 100, 1000)
+    t.ok(expected.total > 20 && expected.total < 500, `the window is a proper subset (${expected.total} starts)`)
+    t.same(await starts(app, 100, '?limit=1000'), expected)
+    // Counts stay exact when the lists are capped.
+    t.same(await starts(app, 100, '?limit=2'), expectedStarts(sessions, clock.now(), 100, 2))
+    t.same(await starts(app, 0.5), expectedStarts(sessions, clock.now(), 0.5, 100))
+    const all = await starts(app, 8760, '?limit=0')
+    t.equal(all.total, 500)
+    t.same(Object.values(all.countries).map(c => c.count), Array(10).fill(50))
+  })
+
+  test('events 366 days old are rejected and nothing of them is stored', async (t) => {
+    const { clock, app } = await setup(t)
+    const old = generateSessions({
+      nowMs: clock.now() - 366 * DAY_MS, countries: 5, playersPerCountry: 2, seed: 31, maxDurationMs: 3600_000
+    })
+    const events = toEvents(old)
+    t.equal(events.length, 100)
+    for (const batch of batches(events, 10)) {
+      const r = await put(app, batch)
+      t.equal(r.accepted, 0)
+      t.same(r.rejected, batch.map((_, index) => ({ index, message: 'ts is older than the 1-year retention' })))
+    }
+    for (const playerId of new Set(old.map(s => s.playerId))) t.same(await completed(app, playerId), [])
+    t.equal((await starts(app, 8760)).total, 0)
+  })
+
+  test('microsecond timestamps are kept and an explicit zone is honoured', async (t) => {
+    const { clock, app } = await setup(t)
+    const startMs = Math.floor(clock.now() / 1000) * 1000 - 2 * 3600_000
+    const start = new Date(startMs).toISOString().slice(0, 19) + '.123456'
+    // The end, written in +02:00, is 90 minutes and 0.000544 s after the start.
+    const endLocal = new Date(startMs + 90 * 60_000 + 2 * 3600_000).toISOString().slice(0, 19) + '.124000+02:00'
+    const r = await put(app, [
+      { event: 'start', player_id: 'p-micro', session_id: 's-micro', ts: start, country: 'fi' },
+      { event: 'end', player_id: 'p-micro', session_id: 's-micro', ts: endLocal }
+    ])
+    t.same(r, { accepted: 2, duplicates: 0, rejected: [] })
+    t.same(await completed(app, 'p-micro'), [{
+      session_id: 's-micro',
+      player_id: 'p-micro',
+      country: 'FI',
+      start: start + 'Z',
+      end: new Date(startMs + 90 * 60_000).toISOString().slice(0, 19) + '.124000Z',
+      duration_seconds: 5400.000544
+    }])
+    const window = await starts(app, 3)
+    t.same(window.countries, {
+      FI: { count: 1, sessions: [{ session_id: 's-micro', player_id: 'p-micro', ts: start + 'Z' }] }
+    })
+  })
+
+  test('a re-sent batch is counted as duplicates and changes nothing', async (t) => {
+    const { clock, app } = await setup(t)
+    const sessions = generateSessions({
+      nowMs: clock.now(), countries: 1, playersPerCountry: 1, seed: 41, startWithinMs: 3 * 3600_000
+    })
+    const events = toEvents(sessions)
+    t.same(await put(app, events), { accepted: 10, duplicates: 0, rejected: [] })
+    const before = { done: await completed(app, sessions[0]!.playerId), window: await starts(app, 4) }
+    t.same(await put(app, events), { accepted: 0, duplicates: 10, rejected: [] })
+    // Same (session_id, kind) with other values is still a duplicate: the first write wins.
+    const altered = events.map(e => ({ ...e, ts: clientTimestamp(clock.now() * 1000 - 1000) }))
+    t.same(await put(app, altered), { accepted: 0, duplicates: 10, rejected: [] })
+    t.same(await completed(app, sessions[0]!.playerId), before.done)
+    t.same(await starts(app, 4), before.window)
+    t.equal(before.done.length, 5)
+    t.equal(before.window.total, 5)
+  })
+
+  test('an end that arrives before its start pairs up when the start comes', async (t) => {
+    const { clock, app } = await setup(t)
+    const s = one(clock.now(), 51)
+    const [startEvent, endEvent] = toEvents([s]) as [ClientEvent, ClientEvent]
+    t.same(await put(app, [endEvent]), { accepted: 1, duplicates: 0, rejected: [] })
+    t.same(await completed(app, s.playerId), [])
+    t.same(await put(app, [startEvent]), { accepted: 1, duplicates: 0, rejected: [] })
+    t.same(await completed(app, s.playerId), [view(s)])
+    // Both in one batch, end first, pair up too.
+    const s2 = one(clock.now(), 52)
+    t.same(await put(app, toEvents([s2]).reverse()), { accepted: 2, duplicates: 0, rejected: [] })
+    t.same(await completed(app, s2.playerId), [view(s2)])
+  })
+
+  test('valid events of a batch are stored while the invalid ones are rejected with their index', async (t) => {
+    const { clock, app } = await setup(t)
+    const ts = clientTimestamp(clock.now() * 1000 - 60e6)
+    const later = clientTimestamp(clock.now() * 1000 - 30e6)
+    const future = clientTimestamp((clock.now() + 6 * 60_000) * 1000)
+    const r = await put(app, [
+      { event: 'start', player_id: 'p1', session_id: 'a', ts, country: 'SE' },
+      { event: 'start', player_id: 'p1', session_id: 'b', ts, country: 'XX' },
+      { event: 'start', player_id: 'p1', session_id: 'c', ts, country: 'SE', extra: 1 },
+      { event: 'end', player_id: 'p1', session_id: 'a', ts: later },
+      { event: 'start', player_id: 'p1', session_id: 'd', ts: future, country: 'SE' },
+      { event: 'pause', player_id: 'p1', session_id: 'e', ts },
+      { event: 'end', player_id: 'p2', session_id: 'a', ts: later },
+      { event: 'end', player_id: 'p1', session_id: 'f', ts: '2016-13-02T12:48:05' },
+      'not an event',
+      { event: 'start', player_id: '', session_id: 'g', ts, country: 'SE' }
+    ])
+    t.same(r, {
+      accepted: 2,
+      duplicates: 1,
+      rejected: [
+        { index: 1, message: 'country must be an ISO 3166-1 alpha-2 code such as FI (required on start events)' },
+        { index: 2, message: 'unknown field "extra"' },
+        { index: 4, message: 'ts is more than 5 minutes in the future' },
+        { index: 5, message: 'event must be "start" or "end"' },
+        { index: 7, message: 'ts must be an ISO-8601 date-time such as 2016-12-02T12:48:05.520022' },
+        { index: 8, message: 'event must be a JSON object' },
+        { index: 9, message: 'player_id must be a string of 1-64 characters without control characters' }
+      ]
+    })
+    t.equal((await completed(app, 'p1')).length, 1)
+    t.equal((await starts(app, 1)).total, 1)
+  })
+
+  test('an event contradicting its stored session is rejected: other player, end before start', async (t) => {
+    const { clock, app } = await setup(t)
+    const us = clock.now() * 1000
+    await put(app, [
+      { event: 'start', player_id: 'p1', session_id: 's1', ts: clientTimestamp(us - 60e6), country: 'NO' },
+      { event: 'end', player_id: 'p1', session_id: 's2', ts: clientTimestamp(us - 60e6) }
+    ])
+    const r = await put(app, [
+      { event: 'end', player_id: 'p2', session_id: 's1', ts: clientTimestamp(us - 30e6) },
+      { event: 'end', player_id: 'p1', session_id: 's1', ts: clientTimestamp(us - 90e6) },
+      { event: 'start', player_id: 'p1', session_id: 's2', ts: clientTimestamp(us - 30e6), country: 'NO' }
+    ])
+    t.same(r, {
+      accepted: 0,
+      duplicates: 0,
+      rejected: [
+        { index: 0, message: 'session_id already belongs to another player' },
+        { index: 1, message: 'end is before the session start' },
+        { index: 2, message: 'start is after the session end' }
+      ]
+    })
+    t.same(await completed(app, 'p1'), [])
+    t.same(await completed(app, 'p2'), [])
+  })
+
+  test('?limit= picks how many completed sessions come back; unknown players get []', async (t) => {
+    const { clock, app } = await setup(t)
+    const sessions = generateSessions({
+      nowMs: clock.now(), countries: 1, playersPerCountry: 1, sessionsPerPlayer: 25, seed: 61
+    })
+    for (const batch of batches(toEvents(sessions), 10)) await put(app, batch)
+    const all = sessions.slice().sort(newestEndFirst).map(view)
+    const playerId = sessions[0]!.playerId
+    t.same(await completed(app, playerId), all.slice(0, 20))
+    t.same(await completed(app, playerId, '?limit=3'), all.slice(0, 3))
+    t.same(await completed(app, playerId, '?limit=100'), all)
+    t.same(await completed(app, 'nobody'), [])
+  })
+
+  test('stored rows expire 365 days after their event time', async (t) => {
+    const { clock, app } = await setup(t)
+    // Cassandra counts TTLs in whole seconds from its own now: start at the top of a second, with the clock on it,
+    // so that its second and ours are the same one.
+    await sleep(1000 - (Date.now() % 1000))
+    clock.set(Date.now())
+    const s = one(clock.now(), 71)
+    await put(app, toEvents([s]))
+    const got = await store.expiries(app, s)
+    const startExpiry = expiryMs(s.startUs)
+    const within = (actual: number, expected: number, what: string) => t.ok(Math.abs(actual - expected) <= 1000,
+      `${what}: expires at ${new Date(actual).toISOString()}, expected ${new Date(expected).toISOString()}`)
+    within(got.session, startExpiry, 'session')
+    within(got.completed, startExpiry, 'completed session')
+    const bucketEndMs = (Math.floor(s.startUs / HOUR_US) + 1) * (HOUR_US / 1000)
+    within(got.start, store.startExpiry === 'event' ? startExpiry : bucketEndMs + RETENTION_MS, 'start')
+  })
+
+  test('a session drops out of both queries once its start is 365 days old', async (t) => {
+    const { clock, app } = await setup(t)
+    const s = one(clock.now(), 81)
+    await put(app, toEvents([s]))
+    t.equal((await completed(app, s.playerId)).length, 1)
+    clock.set(expiryMs(s.startUs) - 1)
+    t.equal((await completed(app, s.playerId)).length, 1, 'still there 1 ms before')
+    t.equal((await starts(app, 8760)).total, 1)
+    clock.advance(1)
+    t.same(await completed(app, s.playerId), [])
+    t.equal((await starts(app, 8760)).total, 0)
+  })
+}
