@@ -14,7 +14,12 @@ import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
 import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
+import usersPlugin from './plugins/users/index.js'
+import usersGrpc from './grpc/services/users.js'
+import bullBoardPlugin from './plugins/external/bull-board.js'
 import healthRoutes from './routes/health.js'
+import usersRoutes from './routes/users.js'
+import adminRoutes from './routes/admin.js'
 import authRoutes from './routes/auth.js'
 
 export interface AppOptions {
@@ -89,10 +94,15 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
+  await fastify.register(usersPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
+    await fastify.register(usersGrpc, { config })
+    await fastify.register(usersRoutes)
+    await fastify.register(adminRoutes)
+    await fastify.register(bullBoardPlugin)
   }
 }
 
