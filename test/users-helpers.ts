@@ -10,7 +10,8 @@ type Test = import('tap').Test
 
 export type UsersStub = Client & {
   SendUserInfo (req: object, md: Metadata, opts: object, cb: (err: any, res: IngestReply) => void): void
-  SendUserInfoClientStream (md: Metadata, opts: object, cb: (err: any, res: IngestReply) => void): ClientWritableStream<object>
+  SendUserInfoClientStream (md: Metadata, opts: object, cb: (err: any, res: IngestReply) => void):
+  ClientWritableStream<object>
 }
 
 /** Builds the app on the test file's Redis after emptying it, so each test starts with no users and no jobs. */
@@ -38,10 +39,12 @@ export function sendOne (client: UsersStub, req: object, md = new Metadata()): P
 }
 
 /** Sends all records on one client stream, honouring drain. */
-export async function sendStream (client: UsersStub, records: object[], md = new Metadata(), ms = 30_000): Promise<IngestReply> {
+export async function sendStream (client: UsersStub, records: object[], md = new Metadata(), ms = 30_000):
+Promise<IngestReply> {
   let call!: ClientWritableStream<object>
   const reply = new Promise<IngestReply>((resolve, reject) => {
-    call = client.SendUserInfoClientStream(md, { deadline: deadline(ms) }, (err, res) => err ? reject(err) : resolve(res))
+    call = client.SendUserInfoClientStream(md, { deadline: deadline(ms) },
+      (err, res) => err ? reject(err) : resolve(res))
   })
   for (const r of records) {
     if (!call.write(r)) await new Promise(resolve => { call.once('drain', resolve); call.once('status', resolve) })

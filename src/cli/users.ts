@@ -89,18 +89,18 @@ function waitWritable (call: ClientWritableStream<object>, finished: () => boole
 
 async function sendStream (client: UsersClient, md: Metadata, timeoutMs: number,
   records: Array<Record<string, unknown>>, onSent: (n: number) => void): Promise<IngestReply> {
-  let finished = false
+  const state = { finished: false }
   let call!: ClientWritableStream<object>
   const result = new Promise<IngestReply>((resolve, reject) => {
     call = client.SendUserInfoClientStream(md, { deadline: Date.now() + timeoutMs }, (err, res) => {
-      finished = true
+      state.finished = true
       if (err) reject(err)
       else resolve(res)
     })
   })
   // Honour write()/'drain': queuing a whole large file unsent makes grpc-js crawl (see STYLE.md).
-  for (let i = 0; i < records.length && !finished; i++) {
-    if (!call.write(toUserRequest(records[i]!))) await waitWritable(call, () => finished)
+  for (let i = 0; i < records.length && !state.finished; i++) {
+    if (!call.write(toUserRequest(records[i]!))) await waitWritable(call, () => state.finished)
     if (i % 100 === 99) onSent(100)
   }
   onSent(records.length % 100)
@@ -236,6 +236,8 @@ export async function exportUsers (opts: ExportOptions): Promise<ExportStatus> {
   throw new Error(`export job ${id} did not finish in time (are workers running?)`)
 }
 
+interface ImportFlags { address: string, token?: string, unary?: boolean, ca?: string, timeout: string }
+
 export function registerUsersCommands (program: Command): Command {
   const users = program.command('users').description('user ingest: import JSON files over gRPC, export all users')
   users.command('import')
@@ -246,8 +248,8 @@ export function registerUsersCommands (program: Command): Command {
     .option('--unary', 'one SendUserInfo call per user instead of one client stream per file')
     .option('--ca <file>', 'PEM CA bundle: connect with TLS')
     .option('--timeout <ms>', 'deadline per file stream or unary call', '300000')
-    .action(async (paths: string[], o: { address: string, token?: string, unary?: boolean, ca?: string, timeout: string }) => {
-      const reports = await importUsers({ paths, address: o.address, token: o.token, unary: o.unary, ca: o.ca, timeoutMs: Number(o.timeout) })
+    .action(async (paths: string[], o: ImportFlags) => {
+      const reports = await importUsers({ ...o, paths, timeoutMs: Number(o.timeout) })
       const sum = (k: keyof FileReport) => reports.reduce((n, r) => n + (r[k] as number), 0)
       process.stdout.write(`total: ${reports.length} files, read ${sum('read')}, sent ${sum('sent')}, ` +
         `accepted ${sum('accepted')}, duplicates ${sum('duplicates')}, rejected ${sum('rejected')}\n`)

@@ -17,7 +17,7 @@ export default fp(async function usersGrpc (app, { config }: { config: Config })
 
   const implementation: UntypedServiceImplementation = {
     SendUserInfo: unary<UserRequest, IngestReply>(async (request) => await users.sendOne(request)),
-    SendUserInfoClientStream: clientStream<UserRequest, IngestReply>(async (call: ServerReadableStream<UserRequest, IngestReply>) => {
+    SendUserInfoClientStream: clientStream(async (call: ServerReadableStream<UserRequest, IngestReply>) => {
       const session = users.ingestSession()
       // Async iteration reads the next message only after push() resolved: while a batch is being queued, or
       // the queue is far behind, grpc-js stops reading and HTTP/2 flow control holds the client back.

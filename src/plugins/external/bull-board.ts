@@ -13,7 +13,11 @@ export default async function bullBoardPlugin (app: FastifyInstance) {
   const serverAdapter = new FastifyAdapter()
   serverAdapter.setBasePath(BULL_BOARD_PATH)
   // @bull-board/fastify pins its own patch release of @bull-board/api: same shapes, separately declared types.
-  const board = createBullBoard({ queues: [], serverAdapter: serverAdapter as unknown as IServerAdapter, options: { uiConfig: { boardTitle: 'playfield' } } })
+  const board = createBullBoard({
+    queues: [],
+    serverAdapter: serverAdapter as unknown as IServerAdapter,
+    options: { uiConfig: { boardTitle: 'playfield' } }
+  })
   let shown = -1
   const refresh = () => {
     const queues = app.queues.all()

@@ -35,7 +35,11 @@ export default fp(async function usersPlugin (app, { config }: { config: Config 
 
   // A worker that dies keeps its jobs locked for lockDuration; the stalled check then hands them to another
   // worker. A job that stalls again and again (it crashes its workers) ends in the dead letters.
-  const lock = { lockDuration: config.USERS_LOCK_DURATION_MS, stalledInterval: config.USERS_LOCK_DURATION_MS, maxStalledCount: 3 }
+  const lock = {
+    lockDuration: config.USERS_LOCK_DURATION_MS,
+    stalledInterval: config.USERS_LOCK_DURATION_MS,
+    maxStalledCount: 3
+  }
   app.queues.worker('users', USERS_INGEST_QUEUE, usersIngestProcessor(service), lock)
   // One export at a time per process; two exports running elsewhere each still write a complete file.
   app.queues.worker('users', USERS_EXPORT_QUEUE, usersExportProcessor(service), { ...lock, concurrency: 1 })

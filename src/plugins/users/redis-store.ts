@@ -60,7 +60,8 @@ export function createUsersStore (redis: Redis) {
     },
 
     /** Up to `limit` records after `after` (exclusive) in email order, from `index` (the live index by default). */
-    async page (after: string | undefined, limit: number, index = INDEX_KEY): Promise<{ keys: string[], values: string[] }> {
+    async page (after: string | undefined, limit: number, index = INDEX_KEY):
+    Promise<{ keys: string[], values: string[] }> {
       const keys = await redis.zrangebylex(index, after === undefined ? '-' : `(${after}`, '+', 'LIMIT', 0, limit)
       if (keys.length === 0) return { keys, values: [] }
       const raw = await redis.mget(keys.map(userKey))

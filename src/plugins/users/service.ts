@@ -146,7 +146,8 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
     },
 
     /** A page of users in email order; the cursor is the last normalised email of the previous page. */
-    async list (cursor: string | undefined, limit: number): Promise<{ users: UserRecord[], next_cursor: string | null }> {
+    async list (cursor: string | undefined, limit: number):
+    Promise<{ users: UserRecord[], next_cursor: string | null }> {
       if (limit < 1 || limit > 1000) throw new InvalidArgumentError('limit must be between 1 and 1000')
       const page = await store.page(cursor === '' ? undefined : cursor, limit)
       return {
