@@ -115,7 +115,8 @@ t.test('--unary sends one call per user and reports rejected records by their in
   t.same(report!.errors, [{ index: 1, message: 'email "nope" is not a valid address' }])
   await ingestIdle(app)
   const stats = await app.users.stats()
-  t.same({ stored: stats.stored, inserted: stats.inserted, unchanged: stats.unchanged }, { stored: 2, inserted: 2, unchanged: 1 })
+  t.same({ stored: stats.stored, inserted: stats.inserted, unchanged: stats.unchanged },
+    { stored: 2, inserted: 2, unchanged: 1 })
 })
 
 t.test('the export runs by itself once an ingest has settled', async (t) => {
@@ -136,7 +137,8 @@ t.test('a job that keeps failing lands in the dead letters and a replay stores i
   // A key of the wrong type makes every attempt fail (WRONGTYPE) until an operator repairs it.
   await app.redis.hset('users:u:stuck@example.com', 'x', '1')
   await sendStream(usersClient(t, app), [user(1, { email: 'stuck@example.com' })])
-  type List = { dead_letters: Array<{ queue: string, id: string, failed_reason: string, attempts_made: number }>, total: number }
+  type Letter = { queue: string, id: string, failed_reason: string, attempts_made: number }
+  type List = { dead_letters: Letter[], total: number }
   let list: List = { dead_letters: [], total: 0 }
   await waitFor(async () => {
     list = (await app.inject({ url: '/admin/dead-letters', headers: ADMIN })).json()
