@@ -3,6 +3,7 @@ import { createBullBoard } from '@bull-board/api'
 import type { IServerAdapter } from '@bull-board/api/typings/app'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
+import { toHttpError, UnauthenticatedError } from '../../errors.js'
 
 export const BULL_BOARD_PATH = '/admin/queues'
 
@@ -26,7 +27,17 @@ export default async function bullBoardPlugin (app: FastifyInstance) {
     shown = queues.length
   }
   app.addHook('onReady', async () => refresh())
-  app.addHook('onRequest', app.auth.requireAdmin)
+  // bull-board installs its own error handler in its routes' context, so refusals are answered here, in the
+  // app's error shape and with the Basic challenge a browser needs to show its login prompt.
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      await app.auth.requireAdmin(request, reply)
+    } catch (err) {
+      const { statusCode, body } = toHttpError(err)
+      if (err instanceof UnauthenticatedError && err.challenge) reply.header('www-authenticate', err.challenge)
+      return await reply.code(statusCode).send(body)
+    }
+  })
   app.addHook('onRequest', async () => refresh())
   await app.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH })
 }
