@@ -21,7 +21,10 @@ export default fp(async function usersGrpc (app, { config }: { config: Config })
       const session = users.ingestSession()
       // Async iteration reads the next message only after push() resolved: while a batch is being queued, or
       // the queue is far behind, grpc-js stops reading and HTTP/2 flow control holds the client back.
-      for await (const message of call) await session.push(message as UserRequest)
+      for await (const message of call) {
+        const flushing = session.push(message as UserRequest)
+        if (flushing) await flushing
+      }
       return await session.finish()
     })
   }

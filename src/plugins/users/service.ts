@@ -79,8 +79,11 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
     }
 
     return {
-      /** Takes one record; resolves when it is safe to read the next one (the batch may be flushing). */
-      async push (input: Record<string, unknown>): Promise<void> {
+      /**
+       * Takes one record. Returns a promise only when the batch is being queued: the caller waits for it before
+       * reading the next record (most records cost no promise at all).
+       */
+      push (input: Record<string, unknown>): Promise<void> | undefined {
         const index = counts.received++
         const checked = checkRecord(input)
         if (!checked.ok) {
@@ -96,7 +99,8 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
         if (seen.size < MAX_TRACKED_EMAILS || seen.has(checked.key)) seen.set(checked.key, digest)
         batch.push(checked.record)
         counts.accepted++
-        if (batch.length >= config.USERS_BATCH_SIZE) await flush()
+        if (batch.length >= config.USERS_BATCH_SIZE) return flush()
+        return undefined
       },
       async finish (): Promise<IngestReply> {
         await flush()
