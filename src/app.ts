@@ -17,10 +17,14 @@ import grpcServerPlugin from './grpc/server.js'
 import usersPlugin from './plugins/users/index.js'
 import usersGrpc from './grpc/services/users.js'
 import bullBoardPlugin from './plugins/external/bull-board.js'
+import shapesPlugin from './plugins/shapes/index.js'
+import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import usersRoutes from './routes/users.js'
 import adminRoutes from './routes/admin.js'
 import authRoutes from './routes/auth.js'
+import categoriesPlugin from './plugins/categories/index.js'
+import categoriesRoutes from './routes/categories.js'
 
 export interface AppOptions {
   config: Config
@@ -82,19 +86,26 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
+  if (config.CASSANDRA_CONTACT_POINTS) {
+    // Loaded only when configured: the driver is a noticeable part of start-up time.
+    const { default: cassandraPlugin } = await import('./plugins/infra/cassandra.js')
+    await fastify.register(cassandraPlugin, { config })
+  }
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
   await fastify.register(authPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(sensiblePlugin)
     await fastify.register(swaggerPlugin)
-    await fastify.register(underPressurePlugin)
+    await fastify.register(underPressurePlugin, { maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS })
     await fastify.register(rateLimitPlugin, { config })
     await fastify.register(grpcServerPlugin, { config })
   }
 
   // domains (each decorates its service; REST routes and gRPC services call only those)
   await fastify.register(usersPlugin, { config })
+  await fastify.register(shapesPlugin)
+  await fastify.register(categoriesPlugin)
 
   if (role === 'server') {
     await fastify.register(healthRoutes)
@@ -102,6 +113,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(usersGrpc, { config })
     await fastify.register(usersRoutes)
     await fastify.register(adminRoutes)
+    await fastify.register(shapesGrpc)
+    await fastify.register(categoriesRoutes)
     await fastify.register(bullBoardPlugin)
   }
 }

@@ -92,6 +92,8 @@ export const configSpec = {
   SHUTDOWN_TIMEOUT_MS: int(10000, 100, 600000),
   HEALTH_CHECK_INTERVAL_MS: int(1000, 50, 60000),
   BODY_LIMIT_BYTES: int(1048576, 1024, 104857600),
+  // Load shedding: answer 503 while the event loop lags more than this (0 turns shedding off).
+  MAX_EVENT_LOOP_DELAY_MS: int(1000, 0, 60000),
 
   REDIS_URL: optional({ pattern: /^(rediss?:\/\/|unix:\/\/|\/)\S+$/, hint: 'a redis:// or rediss:// URL (or a unix socket path)' }),
   REDIS_DATA_DIR: str('./data/redis'),

@@ -84,9 +84,10 @@ export function toHttpError (err: unknown): HttpErrorReply {
     if (known.details !== undefined) body.details = known.details
     return { statusCode: known.statusCode, body }
   }
-  // Fastify's own client errors (schema validation, bad JSON, body too large, unsupported media type…)
+  // Fastify's own client errors (schema validation, bad JSON, body too large, unsupported media type…) and its
+  // deliberate 503s (load shedding by under-pressure, requests arriving while closing) keep their status.
   const e = err as { statusCode?: number, code?: string, message?: string, validation?: unknown }
-  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+  if (typeof e?.statusCode === 'number' && ((e.statusCode >= 400 && e.statusCode < 500) || e.statusCode === 503)) {
     return {
       statusCode: e.statusCode,
       body: { message: e.message ?? 'bad request', code: e.validation ? 'PLAYFIELD_INVALID_ARGUMENT' : (e.code ?? 'PLAYFIELD_BAD_REQUEST') }

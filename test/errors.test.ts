@@ -24,6 +24,11 @@ t.test('unexpected errors hide their internals', async (t) => {
   t.same(toGrpcError(err), { code: status.INTERNAL, details: 'internal error' })
 })
 
+t.test('a deliberate 503 (load shedding, closing) stays a 503 with its message', async (t) => {
+  const err = Object.assign(new Error('server under pressure, retry shortly'), { statusCode: 503, code: 'FST_UNDER_PRESSURE' })
+  t.same(toHttpError(err), { statusCode: 503, body: { message: 'server under pressure, retry shortly', code: 'FST_UNDER_PRESSURE' } })
+})
+
 t.test('a storage connection failure is UNAVAILABLE, not a bug', async (t) => {
   const err = Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' })
   t.equal(toHttpError(err).statusCode, 503)

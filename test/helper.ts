@@ -53,6 +53,8 @@ export async function testConfig (overrides: Record<string, string | undefined> 
     HTTP_PORT: '0',
     GRPC_PORT: '0',
     HEALTH_CHECK_INTERVAL_MS: '100',
+    // Tests run many files in parallel on a small machine: load shedding would turn that into random 503s.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     SHUTDOWN_TIMEOUT_MS: '5000',
     JWT_SECRET: 'test-jwt-secret-test-jwt-secret-0123456789',
     ADS_SIGNING_SECRET: 'test-ads-signing-secret',

@@ -9,7 +9,7 @@ import * as protoLoader from '@grpc/proto-loader'
 import { protoPath as healthProtoPath, service as healthServiceDefinition } from 'grpc-health-check'
 import type { Config } from '../config.js'
 import { contextInterceptor } from './interceptors/context.js'
-import { errorInterceptor } from './interceptors/errors.js'
+import { errorInterceptor, tolerantDeserializers } from './interceptors/errors.js'
 import { authInterceptor, type GrpcAuthorizer } from './interceptors/auth.js'
 
 export interface GrpcServiceOptions {
@@ -29,6 +29,8 @@ export interface GrpcRegistry {
   readonly port: number
   addService (definition: ServiceDefinition, implementation: UntypedServiceImplementation,
     options: GrpcServiceOptions): void
+  /** Every method registered by the domains (path and streaming kind), e.g. for the failure suite. */
+  methods (): Array<{ path: string, service: string, requestStream: boolean, responseStream: boolean }>
 }
 
 declare module 'fastify' {
@@ -94,11 +96,13 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
   packageDefinitions.push(protoLoader.loadSync(healthProtoPath, { keepCase: true }))
 
   let port = -1
+  const methods: ReturnType<GrpcRegistry['methods']> = []
   const registry: GrpcRegistry = {
+    methods: () => [...methods],
     server,
     get port () { return port },
     addService (definition, implementation, options) {
-      server.addService(definition, implementation)
+      server.addService(tolerantDeserializers(definition), implementation)
       serviceNames.add(options.name)
       packageDefinitions.push(options.packageDefinition)
       const open = new Set(options.publicMethods ?? [])
@@ -106,6 +110,8 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
         const originalName = (method as { originalName?: string }).originalName ?? methodName
         const isPublic = open.has(methodName) || open.has(originalName) || open.has(method.path.slice(method.path.lastIndexOf('/') + 1))
         authorizers.set(method.path, isPublic ? undefined : options.authorize)
+        const { path, requestStream, responseStream } = method
+        methods.push({ path, service: options.name, requestStream, responseStream })
       }
     }
   }

@@ -1,5 +1,30 @@
-import { ServerInterceptingCall, status as GrpcStatus, type ServerInterceptor } from '@grpc/grpc-js'
+import { ServerInterceptingCall, status as GrpcStatus, type ServerInterceptor, type ServiceDefinition } from '@grpc/grpc-js'
 import type { FastifyBaseLogger } from 'fastify'
+
+const MALFORMED = Symbol('malformed-message')
+
+/**
+ * grpc-js answers a request message it cannot decode with INTERNAL, from below the interceptors. Bytes that are not
+ * a valid encoding of the request type are the client's fault, so the service's deserializers are wrapped to hand
+ * such messages up as a marker, which errorInterceptor turns into INVALID_ARGUMENT.
+ */
+export function tolerantDeserializers (definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, unknown> = {}
+  for (const [name, method] of Object.entries(definition)) {
+    const decode = method.requestDeserialize
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return decode(bytes)
+        } catch {
+          return { [MALFORMED]: true }
+        }
+      }
+    }
+  }
+  return out as ServiceDefinition
+}
 
 /**
  * The safety net of the error model on the gRPC door: a handler that let an unexpected error escape ends up
@@ -8,6 +33,16 @@ import type { FastifyBaseLogger } from 'fastify'
  */
 export function errorInterceptor (log: FastifyBaseLogger): ServerInterceptor {
   return (methodDescriptor, call) => new ServerInterceptingCall(call, {
+    start (next) {
+      next({
+        onReceiveMessage (message, msgNext) {
+          if (message && typeof message === 'object' && MALFORMED in message) {
+            return call.sendStatus({ code: GrpcStatus.INVALID_ARGUMENT, details: 'malformed request message: not a valid protobuf encoding of the request type' })
+          }
+          msgNext(message)
+        }
+      })
+    },
     sendStatus (status, next) {
       if (status.code === GrpcStatus.UNKNOWN || status.code === GrpcStatus.INTERNAL) {
         log.error({ method: methodDescriptor.path, details: status.details }, 'unexpected error in grpc handler')

@@ -3,10 +3,10 @@ import underPressure from '@fastify/under-pressure'
 
 // Sheds load with 503 when the event loop is saturated, rather than letting every request time out.
 // Dependency health is not checked here: that is /health/ready's job.
-export default fp(async function underPressurePlugin (app) {
+export default fp(async function underPressurePlugin (app, { maxEventLoopDelay }: { maxEventLoopDelay: number }) {
+  if (maxEventLoopDelay === 0) return
   await app.register(underPressure, {
-    maxEventLoopDelay: 1000,
-    maxEventLoopUtilization: 0.98,
+    maxEventLoopDelay,
     message: 'server under pressure, retry shortly',
     retryAfter: 5
   })

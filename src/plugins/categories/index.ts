@@ -1,0 +1,10 @@
+import fp from 'fastify-plugin'
+import { createCategories, type CategoriesService } from './service.js'
+
+declare module 'fastify' {
+  interface FastifyInstance { categories: CategoriesService }
+}
+
+export default fp(async function categoriesPlugin (app) {
+  app.decorate('categories', createCategories({ redis: app.redis }))
+}, { name: 'categories', dependencies: ['redis'] })

@@ -1,0 +1,13 @@
+import fp from 'fastify-plugin'
+import { createShapes, type ShapesService } from './service.js'
+
+// The shapes domain: decorates app.shapes; the gRPC ShapeService (src/grpc/services/shapes.ts) only calls this.
+export default fp(async function shapesPlugin (app) {
+  app.decorate('shapes', createShapes({ redis: app.redis }))
+}, { name: 'shapes', dependencies: ['redis'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    shapes: ShapesService
+  }
+}
