@@ -14,11 +14,16 @@ import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
 import authPlugin from './plugins/infra/auth.js'
 import grpcServerPlugin from './grpc/server.js'
+import usersPlugin from './plugins/users/index.js'
+import usersGrpc from './grpc/services/users.js'
+import bullBoardPlugin from './plugins/external/bull-board.js'
 import shapesPlugin from './plugins/shapes/index.js'
 import shapesGrpc from './grpc/services/shapes.js'
 import healthRoutes from './routes/health.js'
 import adsPlugin from './plugins/ads/index.js'
 import adsRoutes from './routes/ads.js'
+import usersRoutes from './routes/users.js'
+import adminRoutes from './routes/admin.js'
 import authRoutes from './routes/auth.js'
 import leaderboardPlugin from './plugins/leaderboard/index.js'
 import leaderboardGrpc from './grpc/services/leaderboard.js'
@@ -107,6 +112,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   // domains (each decorates its service; REST routes and gRPC services call only those)
   await fastify.register(leaderboardPlugin)
   await fastify.register(adsPlugin, { config })
+  await fastify.register(usersPlugin, { config })
   await fastify.register(shapesPlugin)
   await fastify.register(categoriesPlugin)
   await fastify.register(sessionsPlugin)
@@ -120,6 +126,12 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(shapesGrpc)
     await fastify.register(categoriesRoutes)
     await fastify.register(sessionsRoutes)
+    await fastify.register(usersGrpc, { config })
+    await fastify.register(usersRoutes)
+    await fastify.register(adminRoutes)
+    await fastify.register(shapesGrpc)
+    await fastify.register(categoriesRoutes)
+    await fastify.register(bullBoardPlugin)
   }
 }
 

@@ -152,6 +152,10 @@ export const configSpec = {
   USERS_EXPORT_PATH: str('./data/all_users.json'),
   USERS_BATCH_SIZE: int(500, 1, 10000),
   USERS_EXPORT_DEBOUNCE_MS: int(2000, 0, 3600000),
+  USERS_MAX_WAITING_JOBS: int(200, 1, 1000000),
+  USERS_JOB_ATTEMPTS: int(5, 1, 100),
+  USERS_LOCK_DURATION_MS: int(30000, 500, 600000),
+  USERS_RETRY_BACKOFF_MS: int(1000, 10, 600000),
 
   // shapes
   SHAPES_SIGNATURE: str('playfield-signature'),

@@ -1,0 +1,113 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js'
+import { Queue, Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import { usersProto } from '../../src/grpc/services/users.js'
+import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
+
+// 100,000 users over one SendUserInfoClientStream until all are stored (validate → 500-record jobs → workers →
+// Lua upsert), end to end; beside raw BullMQ moving the same records as 500-record jobs (addBulk + no-op worker).
+
+const USERS = 100_000
+const BATCH = 500
+
+const user = (i: number) => ({
+  id: (i % 1000) + 1,
+  user_name: `user${i}`,
+  email: `user${i}@example.com`,
+  first_name: `First${i}`,
+  last_name: 'Öztürk',
+  ip_address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+  gender: i % 2 ? 'Male' : 'Female',
+  country: 'Turkey',
+  agent: 'Mozilla/5.0 (X11; Linux x86_64)'
+})
+
+/** Raw BullMQ with the same records: 500-record jobs added 10 at a time (addBulk), a no-op worker; users/s. */
+async function rawBatches (url: string, jobs: number, concurrency: number): Promise<number> {
+  const payload = { records: Array.from({ length: BATCH }, (_, i) => user(i)) }
+  const connection = new Redis(url, { maxRetriesPerRequest: null })
+  const workerConnection = new Redis(url, { maxRetriesPerRequest: null })
+  const name = `raw-users-${Date.now()}`
+  const queue = new Queue(name, { connection, prefix: 'bench:q' })
+  let done = 0
+  let finish!: () => void
+  const finished = new Promise<void>((resolve) => { finish = resolve })
+  const worker = new Worker(name, async () => { if (++done === jobs) finish() },
+    { connection: workerConnection, prefix: 'bench:q', concurrency })
+  const t0 = performance.now()
+  for (let i = 0; i < jobs; i += 10) {
+    const n = Math.min(10, jobs - i)
+    await queue.addBulk(Array.from({ length: n }, () => ({ name: 'raw', data: payload, opts: { removeOnComplete: true } })))
+  }
+  await finished
+  const seconds = (performance.now() - t0) / 1000
+  await worker.close()
+  await queue.obliterate({ force: true }).catch(() => {})
+  await queue.close()
+  connection.disconnect()
+  workerConnection.disconnect()
+  return (jobs * BATCH) / seconds
+}
+
+export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'playfield-bench-users-'))
+  const started = await ctx.startApp({
+    USERS_REQUIRE_AUTH: 'false',
+    USERS_BATCH_SIZE: String(BATCH),
+    WORKER_CONCURRENCY: '8',
+    USERS_EXPORT_PATH: join(dir, 'all_users.json'),
+    USERS_EXPORT_DEBOUNCE_MS: '3600000'
+  })
+  const redis = new Redis(ctx.redis.url)
+  try {
+    const client = new (usersProto().grpcObject.Users)(started.grpcAddress, credentials.createInsecure()) as any
+    const t0 = performance.now()
+    let call!: ClientWritableStream<object>
+    const reply = new Promise<{ accepted: number }>((resolve, reject) => {
+      call = client.SendUserInfoClientStream(new Metadata(), { deadline: Date.now() + 60_000 },
+        (err: Error | null, res: { accepted: number }) => err ? reject(err) : resolve(res))
+    })
+    for (let i = 0; i < USERS; i++) {
+      if (!call.write(user(i))) await new Promise(resolve => call.once('drain', resolve))
+    }
+    call.end()
+    const { accepted } = await reply
+    const queuedSec = (performance.now() - t0) / 1000
+    while (await redis.zcard('users:index') < USERS) {
+      if (performance.now() - t0 > 60_000) throw new Error('users not all stored within 60 s')
+      await sleep(10)
+    }
+    const storedSec = (performance.now() - t0) / 1000
+    client.close()
+    if (accepted !== USERS) throw new Error(`accepted ${accepted} of ${USERS}`)
+    ctx.log(`users: queued in ${queuedSec.toFixed(2)} s, stored in ${storedSec.toFixed(2)} s`)
+
+    const rawUsersPerSec = await rawBatches(ctx.redis.url, USERS / BATCH, 8)
+    const ours = USERS / storedSec
+    return [
+      {
+        figure: 'users: 100k over one client stream, stored end to end',
+        unit: 'users/s',
+        ours: Math.round(ours),
+        baseline: Math.round(rawUsersPerSec),
+        baselineName: 'raw BullMQ addBulk + no-op worker, 500 records per job',
+        ratio: ratioOf(ours, rawUsersPerSec),
+        target: '>= 20000 users/s',
+        note: `stream answered (all durably queued) after ${queuedSec.toFixed(2)} s`
+      },
+      {
+        figure: 'users: 100k over one client stream, durably queued',
+        unit: 'users/s',
+        ours: Math.round(USERS / queuedSec)
+      }
+    ]
+  } finally {
+    redis.disconnect()
+    await started.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}

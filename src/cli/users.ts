@@ -1,0 +1,268 @@
+import { readFile, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { credentials, Metadata, type ChannelCredentials, type Client, type ClientWritableStream } from '@grpc/grpc-js'
+import type { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import { usersProto } from '../grpc/services/users.js'
+import type { IngestReply, RecordError } from '../plugins/users/service.js'
+import { salvageRecords } from './salvage.js'
+
+// `playfield users import <files or folders…>` and `playfield users export`: the client of the Users service.
+
+export interface ImportOptions {
+  address: string
+  paths: string[]
+  token?: string
+  /** PEM CA bundle: use TLS and trust this CA. */
+  ca?: string
+  unary?: boolean
+  /** Deadline of one file's stream (or of each unary call), in ms. */
+  timeoutMs?: number
+  /** Unary calls in flight at once. */
+  concurrency?: number
+  out?: NodeJS.WritableStream & { isTTY?: boolean }
+}
+
+export interface FileReport {
+  file: string
+  read: number
+  salvaged: number
+  sent: number
+  accepted: number
+  duplicates: number
+  rejected: number
+  errors: RecordError[]
+  status: boolean
+  message: string
+}
+
+type UsersClient = Client & {
+  SendUserInfo (req: object, md: Metadata, opts: object, cb: (err: Error | null, res: IngestReply) => void): void
+  SendUserInfoClientStream (md: Metadata, opts: object, cb: (err: Error | null, res: IngestReply) => void):
+  ClientWritableStream<object>
+}
+
+/** Files named on the command line, and the *.json files inside named folders (recursively), in name order. */
+export async function listJsonFiles (paths: string[]): Promise<string[]> {
+  const out: string[] = []
+  for (const p of paths) {
+    if ((await stat(p)).isDirectory()) {
+      const entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))
+      for (const e of entries) {
+        if (e.isDirectory()) out.push(...await listJsonFiles([join(p, e.name)]))
+        else if (e.name.toLowerCase().endsWith('.json')) out.push(join(p, e.name))
+      }
+    } else {
+      out.push(p)
+    }
+  }
+  return out
+}
+
+const str = (v: unknown) => typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v)
+
+/** A record from a file as a UserRequest (the original files spell user_name as user_name or username). */
+export function toUserRequest (r: Record<string, unknown>) {
+  const id = Number(r.id)
+  return {
+    id: Number.isInteger(id) && id >= -2147483648 && id <= 2147483647 ? id : 0,
+    user_name: str(r.user_name ?? r.username),
+    email: str(r.email),
+    first_name: str(r.first_name),
+    last_name: str(r.last_name),
+    ip_address: str(r.ip_address),
+    gender: str(r.gender),
+    country: str(r.country),
+    agent: str(r.agent)
+  }
+}
+
+function waitWritable (call: ClientWritableStream<object>, finished: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (finished()) return resolve()
+    const done = () => { call.off('drain', done); call.off('status', done); resolve() }
+    call.on('drain', done)
+    call.on('status', done)
+  })
+}
+
+async function sendStream (client: UsersClient, md: Metadata, timeoutMs: number,
+  records: Array<Record<string, unknown>>, onSent: (n: number) => void): Promise<IngestReply> {
+  const state = { finished: false }
+  let call!: ClientWritableStream<object>
+  const result = new Promise<IngestReply>((resolve, reject) => {
+    call = client.SendUserInfoClientStream(md, { deadline: Date.now() + timeoutMs }, (err, res) => {
+      state.finished = true
+      if (err) reject(err)
+      else resolve(res)
+    })
+  })
+  // Honour write()/'drain': queuing a whole large file unsent makes grpc-js crawl (see STYLE.md).
+  for (let i = 0; i < records.length && !state.finished; i++) {
+    if (!call.write(toUserRequest(records[i]!))) await waitWritable(call, () => state.finished)
+    if (i % 100 === 99) onSent(100)
+  }
+  onSent(records.length % 100)
+  call.end()
+  return await result
+}
+
+async function sendUnary (client: UsersClient, md: Metadata, timeoutMs: number, concurrency: number,
+  records: Array<Record<string, unknown>>, onSent: (n: number) => void): Promise<IngestReply> {
+  const total = { received: 0, accepted: 0, duplicates: 0, rejected: 0, jobs: 0, errors: [] as RecordError[] }
+  let next = 0
+  const one = (req: object) => new Promise<IngestReply>((resolve, reject) => {
+    client.SendUserInfo(req, md, { deadline: Date.now() + timeoutMs }, (err, res) => err ? reject(err) : resolve(res))
+  })
+  await Promise.all(Array.from({ length: Math.min(concurrency, records.length) }, async () => {
+    while (next < records.length) {
+      const index = next++
+      const res = await one(toUserRequest(records[index]!))
+      total.received += res.received
+      total.accepted += res.accepted
+      total.duplicates += res.duplicates
+      total.rejected += res.rejected
+      total.jobs += res.jobs
+      for (const e of res.errors) total.errors.push({ index, message: e.message })
+      onSent(1)
+    }
+  }))
+  total.errors.sort((a, b) => a.index - b.index)
+  return {
+    ...total,
+    status: total.accepted > 0 || total.rejected === 0,
+    message: `${total.accepted} of ${total.received} records durably queued by ${total.received} calls`
+  }
+}
+
+export function formatReport (r: FileReport): string {
+  const cut = r.salvaged > 0 ? ' (cut off: salvaged the complete records)' : ''
+  return `${r.file}: read ${r.read}, salvaged ${r.salvaged}${cut}, sent ${r.sent}, accepted ${r.accepted}, ` +
+    `duplicates ${r.duplicates}, rejected ${r.rejected}`
+}
+
+/** Sends every record of every file; one client stream (or one unary call per record) per file. */
+export async function importUsers (opts: ImportOptions): Promise<FileReport[]> {
+  const out = opts.out ?? process.stdout
+  const files = await listJsonFiles(opts.paths)
+  const { grpcObject } = usersProto()
+  let creds: ChannelCredentials = credentials.createInsecure()
+  if (opts.ca) creds = credentials.createSsl(await readFile(opts.ca))
+  const client = new grpcObject.Users(opts.address, creds) as unknown as UsersClient
+  const md = new Metadata()
+  if (opts.token) md.set('authorization', `Bearer ${opts.token}`)
+  const timeoutMs = opts.timeoutMs ?? 300_000
+  const bar = out.isTTY
+    ? new cliProgress.SingleBar({ format: '{file} [{bar}] {value}/{total}', stream: out as NodeJS.WriteStream, clearOnComplete: true },
+      cliProgress.Presets.shades_classic)
+    : undefined
+  const reports: FileReport[] = []
+  try {
+    for (const file of files) {
+      // One file at a time in memory: the original's files are small; the stream to the server is bounded anyway.
+      const { records, intact } = salvageRecords(await readFile(file, 'utf8'))
+      bar?.start(records.length, 0, { file })
+      const onSent = (n: number) => bar?.increment(n)
+      const reply = records.length === 0
+        ? { status: true, message: 'no records', received: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [], jobs: 0 }
+        : opts.unary
+          ? await sendUnary(client, md, timeoutMs, opts.concurrency ?? 32, records, onSent)
+          : await sendStream(client, md, timeoutMs, records, onSent)
+      bar?.stop()
+      const report: FileReport = {
+        file,
+        read: records.length,
+        salvaged: intact ? 0 : records.length,
+        sent: records.length,
+        accepted: reply.accepted,
+        duplicates: reply.duplicates,
+        rejected: reply.rejected,
+        errors: reply.errors,
+        status: reply.status,
+        message: reply.message
+      }
+      reports.push(report)
+      out.write(formatReport(report) + '\n')
+      for (const e of report.errors.slice(0, 10)) out.write(`  record ${e.index}: ${e.message}\n`)
+      if (report.errors.length > 10) out.write(`  … ${report.rejected - 10} more rejected\n`)
+    }
+  } finally {
+    bar?.stop()
+    client.close()
+  }
+  return reports
+}
+
+export interface ExportOptions {
+  url: string
+  user?: string
+  password?: string
+  timeoutMs?: number
+  out?: NodeJS.WritableStream
+}
+
+export interface ExportStatus {
+  job_id: string
+  state: string
+  result?: { path: string, count: number, bytes: number, duration_ms: number }
+  failed_reason?: string
+}
+
+/** Queues an export (POST /users/export) and polls until it completed or failed. */
+export async function exportUsers (opts: ExportOptions): Promise<ExportStatus> {
+  const out = opts.out ?? process.stdout
+  const headers: Record<string, string> = {}
+  if (opts.user !== undefined) {
+    headers.authorization = `Basic ${Buffer.from(`${opts.user}:${opts.password ?? ''}`).toString('base64')}`
+  }
+  const base = opts.url.replace(/\/+$/, '')
+  const started = await fetch(`${base}/users/export`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000) })
+  if (started.status !== 202) throw new Error(`POST /users/export: ${started.status} ${await started.text()}`)
+  const { job_id: id } = await started.json() as { job_id: string }
+  out.write(`export job ${id} queued\n`)
+  const until = Date.now() + (opts.timeoutMs ?? 300_000)
+  while (Date.now() < until) {
+    const res = await fetch(`${base}/users/export/${encodeURIComponent(id)}`, { headers, signal: AbortSignal.timeout(10_000) })
+    if (res.status !== 200) throw new Error(`GET /users/export/${id}: ${res.status} ${await res.text()}`)
+    const s = await res.json() as ExportStatus
+    if (s.state === 'completed') {
+      out.write(`exported ${s.result?.count} users (${s.result?.bytes} bytes) to ${s.result?.path}\n`)
+      return s
+    }
+    if (s.state === 'failed') throw new Error(`export job ${id} failed: ${s.failed_reason}`)
+    await sleep(200)
+  }
+  throw new Error(`export job ${id} did not finish in time (are workers running?)`)
+}
+
+interface ImportFlags { address: string, token?: string, unary?: boolean, ca?: string, timeout: string }
+
+export function registerUsersCommands (program: Command): Command {
+  const users = program.command('users').description('user ingest: import JSON files over gRPC, export all users')
+  users.command('import')
+    .description('stream users from JSON files (or folders of them) to the Users gRPC service')
+    .argument('<paths...>', 'JSON files or folders')
+    .option('--address <host:port>', 'gRPC address', '127.0.0.1:50051')
+    .option('--token <token>', 'gRPC token (POST /tokens), sent as authorization: Bearer')
+    .option('--unary', 'one SendUserInfo call per user instead of one client stream per file')
+    .option('--ca <file>', 'PEM CA bundle: connect with TLS')
+    .option('--timeout <ms>', 'deadline per file stream or unary call', '300000')
+    .action(async (paths: string[], o: ImportFlags) => {
+      const reports = await importUsers({ ...o, paths, timeoutMs: Number(o.timeout) })
+      const sum = (k: keyof FileReport) => reports.reduce((n, r) => n + (r[k] as number), 0)
+      process.stdout.write(`total: ${reports.length} files, read ${sum('read')}, sent ${sum('sent')}, ` +
+        `accepted ${sum('accepted')}, duplicates ${sum('duplicates')}, rejected ${sum('rejected')}\n`)
+      if (reports.some(r => !r.status)) process.exitCode = 1
+    })
+  users.command('export')
+    .description('write all stored users to the server\'s USERS_EXPORT_PATH and wait for it')
+    .option('--url <url>', 'REST base URL', 'http://127.0.0.1:3000')
+    .option('--user <name>', 'admin user (HTTP Basic)', 'admin')
+    .option('--password <password>', 'admin password')
+    .option('--timeout <ms>', 'how long to wait for the export', '300000')
+    .action(async (o: { url: string, user: string, password?: string, timeout: string }) => {
+      await exportUsers({ url: o.url, user: o.user, password: o.password, timeoutMs: Number(o.timeout) })
+    })
+  return users
+}
