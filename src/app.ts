@@ -129,8 +129,6 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(usersGrpc, { config })
     await fastify.register(usersRoutes)
     await fastify.register(adminRoutes)
-    await fastify.register(shapesGrpc)
-    await fastify.register(categoriesRoutes)
     await fastify.register(bullBoardPlugin)
   }
 }
