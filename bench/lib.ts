@@ -194,12 +194,12 @@ Promise<BenchContext & { close (): Promise<void> }> {
       const name = `raw-${Date.now()}`
       const queue = new Queue(name, { connection, prefix: 'bench:q' })
       let done = 0
-      const finished = new Promise<void>((resolve) => {
-        const worker = new Worker(name, async () => {
-          if (++done === jobs) resolve()
-        }, { connection: new Redis(redis.url, { maxRetriesPerRequest: null }), prefix: 'bench:q', concurrency })
-        finished.then(() => worker.close(), () => worker.close())
-      })
+      let allDone: () => void = () => {}
+      const finished = new Promise<void>((resolve) => { allDone = resolve })
+      const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null })
+      const worker = new Worker(name, async () => {
+        if (++done === jobs) allDone()
+      }, { connection: workerConnection, prefix: 'bench:q', concurrency })
       const t0 = performance.now()
       for (let i = 0; i < jobs; i += batch) {
         const n = Math.min(batch, jobs - i)
@@ -207,6 +207,8 @@ Promise<BenchContext & { close (): Promise<void> }> {
       }
       await finished
       const seconds = (performance.now() - t0) / 1000
+      await worker.close()
+      workerConnection.disconnect()
       await queue.obliterate({ force: true }).catch(() => {})
       await queue.close()
       connection.disconnect()

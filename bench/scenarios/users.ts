@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js'
-import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import { usersProto } from '../../src/grpc/services/users.js'
 import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
@@ -25,33 +24,6 @@ const user = (i: number) => ({
   country: 'Turkey',
   agent: 'Mozilla/5.0 (X11; Linux x86_64)'
 })
-
-/** Raw BullMQ with the same records: 500-record jobs added 10 at a time (addBulk), a no-op worker; users/s. */
-async function rawBatches (url: string, jobs: number, concurrency: number): Promise<number> {
-  const payload = { records: Array.from({ length: BATCH }, (_, i) => user(i)) }
-  const connection = new Redis(url, { maxRetriesPerRequest: null })
-  const workerConnection = new Redis(url, { maxRetriesPerRequest: null })
-  const name = `raw-users-${Date.now()}`
-  const queue = new Queue(name, { connection, prefix: 'bench:q' })
-  let done = 0
-  let finish!: () => void
-  const finished = new Promise<void>((resolve) => { finish = resolve })
-  const worker = new Worker(name, async () => { if (++done === jobs) finish() },
-    { connection: workerConnection, prefix: 'bench:q', concurrency })
-  const t0 = performance.now()
-  for (let i = 0; i < jobs; i += 10) {
-    const n = Math.min(10, jobs - i)
-    await queue.addBulk(Array.from({ length: n }, () => ({ name: 'raw', data: payload, opts: { removeOnComplete: true } })))
-  }
-  await finished
-  const seconds = (performance.now() - t0) / 1000
-  await worker.close()
-  await queue.obliterate({ force: true }).catch(() => {})
-  await queue.close()
-  connection.disconnect()
-  workerConnection.disconnect()
-  return (jobs * BATCH) / seconds
-}
 
 export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'playfield-bench-users-'))
@@ -86,7 +58,9 @@ export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
     if (accepted !== USERS) throw new Error(`accepted ${accepted} of ${USERS}`)
     ctx.log(`users: queued in ${queuedSec.toFixed(2)} s, stored in ${storedSec.toFixed(2)} s`)
 
-    const rawUsersPerSec = await rawBatches(ctx.redis.url, USERS / BATCH, 8)
+    // Raw BullMQ moving the same records: 500-record jobs added 10 at a time, a no-op worker.
+    const payload = { records: Array.from({ length: BATCH }, (_, i) => user(i)) }
+    const rawUsersPerSec = (await ctx.rawBullmq(USERS / BATCH, payload, 10, 8)).jobsPerSec * BATCH
     const ours = USERS / storedSec
     return [
       {

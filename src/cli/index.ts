@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander'
 import { addClientOptions, basicHeader, login, rest, table, type ClientOptions } from './options.js'
 import { registerShapesCommand } from './shapes.js'
+import { registerUsersCommands } from './users.js'
+import { registerSimulateCommands } from './simulate.js'
 
 // The playfield command. `serve` (the default) and `worker` run the service; the rest are clients of a running one.
 // Every failure exits non-zero with one line saying why.
@@ -89,6 +91,8 @@ addClientOptions(leaderboard.command('show'))
   })
 
 registerShapesCommand(program)
+registerUsersCommands(program)
+registerSimulateCommands(program)
 
 program.exitOverride()
 try {
