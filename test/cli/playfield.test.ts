@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { build } from '../helper.js'
+import { freePort } from '../../src/plugins/infra/redis-server.js'
 
 // The playfield command end to end: the real CLI process against a real listening app.
 
@@ -65,10 +66,11 @@ t.test('sessions simulate and ads simulate upload traffic and report it', async 
 })
 
 t.test('a failure exits non-zero with one line saying why', async (t) => {
-  const r = await cli(['leaderboard', 'show', '--url', 'http://127.0.0.1:9', '--user', 'a', '--password', 'b'])
+  const port = await freePort() // nothing listens there
+  const r = await cli(['leaderboard', 'show', '--url', `http://127.0.0.1:${port}`, '--user', 'a', '--password', 'b'])
   t.equal(r.code, 1)
-  t.match(r.stderr, /^playfield: cannot reach http:\/\/127\.0\.0\.1:9: ECONNREFUSED\n$/)
-  const missing = await cli(['tokens', 'create', '--url', 'http://127.0.0.1:9'])
+  t.equal(r.stderr, `playfield: cannot reach http://127.0.0.1:${port}: ECONNREFUSED\n`)
+  const missing = await cli(['tokens', 'create', '--url', `http://127.0.0.1:${port}`])
   t.equal(missing.code, 1)
   t.match(missing.stderr, /^playfield: credentials needed/)
 })
