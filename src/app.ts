@@ -28,6 +28,7 @@ import authRoutes from './routes/auth.js'
 import leaderboardPlugin from './plugins/leaderboard/index.js'
 import leaderboardGrpc from './grpc/services/leaderboard.js'
 import leaderboardRoutes from './routes/leaderboard.js'
+import liveRoutes from './routes/live.js'
 import categoriesPlugin from './plugins/categories/index.js'
 import categoriesRoutes from './routes/categories.js'
 import sessionsPlugin from './plugins/sessions/index.js'
@@ -121,6 +122,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
     await fastify.register(leaderboardRoutes)
+    await fastify.register(liveRoutes)
     await fastify.register(leaderboardGrpc)
     await fastify.register(adsRoutes)
     await fastify.register(shapesGrpc)

@@ -238,6 +238,22 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
       return { name, score: fromStored(reply[1] as string), rank: Number(reply[2]) }
     },
 
+    /**
+     * A player's standing on one window: rank, score and up to 2 neighbours on each side (the around_me view,
+     * also when the player is on the first page). NotFoundError when absent.
+     */
+    async standing (name: string, opts: { board?: string, window?: Window } = {}):
+    Promise<BoardRecord & { around: BoardRecord[] }> {
+      const first = await this.page({ ...opts, page: 1, name })
+      if (first.around_me.length > 0) {
+        const me = first.around_me.find(r => r.name === name)!
+        return { ...me, around: first.around_me }
+      }
+      const at = first.results.findIndex(r => r.name === name)
+      const me = first.results[at]!
+      return { ...me, around: first.results.slice(Math.max(0, at - 2), at + 3) }
+    },
+
     /** Removes a player from every board (or from one); returns the boards they were on. */
     async deletePlayer (name: string, boardName?: string): Promise<string[]> {
       const problem = nameProblem(name)
