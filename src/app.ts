@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { correlationIdFromHeaders } from './correlation.js'
+import { assetRoot } from './runtime.js'
 import { toHttpError, UnauthenticatedError } from './errors.js'
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
@@ -50,7 +51,8 @@ export function options (config: Config): FastifyServerOptions {
         paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', '*.jwt', 'headers.authorization'],
         censor: '[redacted]'
       },
-      ...(process.stdout.isTTY && config.NODE_ENV !== 'production' ? { transport: { target: 'pino-pretty' } } : {})
+      // pretty output only on a TTY, and not from the single executable (no pino-pretty inside it)
+      ...(process.stdout.isTTY && config.NODE_ENV !== 'production' && !assetRoot() ? { transport: { target: 'pino-pretty' } } : {})
     },
     // The correlation id is the request id: it is on every log line of the request and echoed back.
     genReqId: (req) => correlationIdFromHeaders(req.headers),

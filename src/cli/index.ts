@@ -95,13 +95,12 @@ registerUsersCommands(program)
 registerSimulateCommands(program)
 
 program.exitOverride()
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
+// No top-level await: the single executable runs this as one CommonJS bundle.
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // help and version are not failures; usage errors were already printed by commander
     process.exit(err.exitCode)
   }
   process.stderr.write(`playfield: ${(err as Error).message.split('\n')[0]}\n`)
   process.exit(1)
-}
+})

@@ -1,5 +1,7 @@
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { createBullBoard } from '@bull-board/api'
+import { assetRoot } from '../../runtime.js'
 import type { IServerAdapter } from '@bull-board/api/typings/app'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
@@ -17,7 +19,8 @@ export default async function bullBoardPlugin (app: FastifyInstance) {
   const board = createBullBoard({
     queues: [],
     serverAdapter: serverAdapter as unknown as IServerAdapter,
-    options: { uiConfig: { boardTitle: 'playfield' } }
+    // inside the single executable the UI files come from its unpacked assets
+    options: { uiConfig: { boardTitle: 'playfield' }, ...(assetRoot() ? { uiBasePath: join(assetRoot()!, 'node_modules/@bull-board/ui') } : {}) }
   })
   let shown = -1
   const refresh = () => {
