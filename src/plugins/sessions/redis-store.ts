@@ -13,7 +13,7 @@ import {
 //                                any member whose session hash has expired); the key expires with its newest member
 //   sess:starts:<hour>:<CC>      sorted set `<session_id>\n<player_id>` scored by start µs, one per hour since the
 //                                epoch and country; expires at bucket end + 365 d (queries never look past 365 d)
-//   sess:startcc:<hour>          set of the countries with starts in that hour; same expiry
+//   sess:startcc:<hour>          hash country → number of starts in that hour; same expiry
 // Ids never contain control characters (the service refuses them), so '\n' separates a bucket member safely.
 
 const KEYS_PER_EVENT = 4
@@ -52,7 +52,7 @@ for i = 0, n - 1 do
     redis.call('PEXPIREAT', h, expireAt)
     redis.call('ZADD', bucket, ts, sid .. '\\n' .. pid)
     redis.call('PEXPIREAT', bucket, bucketExpireAt)
-    redis.call('SADD', countries, cc)
+    redis.call('HINCRBY', countries, cc, 1)
     redis.call('PEXPIREAT', countries, bucketExpireAt)
     if e0 then complete(done, e0, sid, expireAt) end
     out[i + 1] = 1
@@ -139,22 +139,37 @@ export function createRedisStore ({ redis }: { redis: Redis }): SessionStore {
     const hours: number[] = []
     for (let h = hourOf(untilUs); h >= hourOf(sinceUs); h--) hours.push(h)
 
+    // Each hour keeps a per-country count of its starts (maintained by the put script), so hours wholly inside the
+    // window are counted from one HGETALL each; only the two edge hours need a ZCOUNT per country.
     const ccPipe = redis.pipeline()
-    for (const h of hours) ccPipe.smembers(bucketCountriesKey(h))
-    const perHour = ((await ccPipe.exec()) ?? []).map(([err, members]) => {
+    for (const h of hours) ccPipe.hgetall(bucketCountriesKey(h))
+    const perHour = ((await ccPipe.exec()) ?? []).map(([err, counts]) => {
       if (err) throw err
-      return members as string[]
+      return counts as Record<string, string>
     })
 
-    // Exact counts: ZCOUNT per (hour, country) is O(log n), whatever the bucket holds.
+    const firstHour = hourOf(sinceUs)
+    const lastHour = hourOf(untilUs)
     const cells: Array<{ hour: number, country: string }> = []
-    hours.forEach((hour, i) => { for (const country of perHour[i] ?? []) cells.push({ hour, country }) })
-    const countPipe = redis.pipeline()
-    for (const { hour, country } of cells) countPipe.zcount(bucketKey(hour, country), `(${sinceUs}`, untilUs)
-    const counts = ((await countPipe.exec()) ?? []).map(([err, n]) => {
-      if (err) throw err
-      return n as number
+    const counts: number[] = []
+    const edgePipe = redis.pipeline()
+    const edgeCells: number[] = []
+    hours.forEach((hour, i) => {
+      for (const [country, n] of Object.entries(perHour[i] ?? {})) {
+        if (hour === firstHour || hour === lastHour) {
+          edgeCells.push(cells.length)
+          edgePipe.zcount(bucketKey(hour, country), `(${sinceUs}`, untilUs)
+        }
+        cells.push({ hour, country })
+        counts.push(Number(n))
+      }
     })
+    if (edgeCells.length > 0) {
+      ((await edgePipe.exec()) ?? []).forEach(([err, n], j) => {
+        if (err) throw err
+        counts[edgeCells[j]!] = n as number
+      })
+    }
 
     const result: StartsByCountry = { total: 0, countries: {} }
     const remaining: Record<string, number> = {}
