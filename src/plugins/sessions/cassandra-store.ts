@@ -4,7 +4,7 @@ import { UnavailableError } from '../../errors.js'
 import {
   REJECT, HOUR_US, RETENTION_MS, expiryMs, hourOf,
   type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartedSession,
-  type StartsByCountry
+  type StartsByCountry, planWindow
 } from './store.js'
 
 // Cassandra layout. Times are bigint microseconds (the timestamp type keeps only milliseconds). Every row carries
@@ -215,22 +215,7 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
       const counts = await mapLimit(found, CONCURRENCY, async ({ hour, country }) =>
         num((await client.execute(CQL.count, [hour, country, sinceUs, untilUs], options)).first()?.count ?? 0))
 
-      const result: StartsByCountry = { total: 0, countries: {} }
-      const remaining: Record<string, number> = {}
-      const wanted: Array<{ hour: number, country: string, take: number }> = []
-      found.forEach(({ hour, country }, i) => {
-        const n = counts[i] ?? 0
-        if (n === 0) return
-        result.total += n
-        const entry = (result.countries[country] ??= { count: 0, sessions: [] })
-        entry.count += n
-        // Newest hour first, so a country's list takes its newest starts from as few partitions as possible.
-        const take = Math.min(n, remaining[country] ??= limit)
-        if (take > 0) {
-          remaining[country] -= take
-          wanted.push({ hour, country, take })
-        }
-      })
+      const { result, wanted } = planWindow(found, counts, limit)
       const lists = await mapLimit(wanted, CONCURRENCY, async ({ hour, country, take }) =>
         (await client.execute(CQL.starts, [hour, country, sinceUs, untilUs, take], options)).rows
           .map((r): StartedSession => ({ sessionId: r.session_id, playerId: r.player_id, tsUs: num(r.ts_us) })))

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import {
   REJECT, RETENTION_MS, HOUR_US, expiryMs, hourOf,
   type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartedSession,
-  type StartsByCountry
+  type StartsByCountry, planWindow
 } from './store.js'
 
 // Redis layout (standalone Redis: one event's keys span several cluster slots, see docs/sessions.md):
@@ -171,24 +171,12 @@ export function createRedisStore ({ redis }: { redis: Redis }): SessionStore {
       })
     }
 
-    const result: StartsByCountry = { total: 0, countries: {} }
-    const remaining: Record<string, number> = {}
+    const { result, wanted } = planWindow(cells, counts, limit)
     const listPipe = redis.pipeline()
-    const listed: string[] = []
-    cells.forEach(({ hour, country }, i) => {
-      const n = counts[i] ?? 0
-      if (n === 0) return
-      result.total += n
-      const entry = (result.countries[country] ??= { count: 0, sessions: [] })
-      entry.count += n
-      // Cells are newest hour first, so each country takes its newest sessions from as few buckets as possible.
-      const take = Math.min(n, remaining[country] ??= limit)
-      if (take > 0) {
-        remaining[country] -= take
-        listPipe.zrevrangebyscore(bucketKey(hour, country), untilUs, `(${sinceUs}`, 'WITHSCORES', 'LIMIT', 0, take)
-        listed.push(country)
-      }
-    })
+    for (const { hour, country, take } of wanted) {
+      listPipe.zrevrangebyscore(bucketKey(hour, country), untilUs, `(${sinceUs}`, 'WITHSCORES', 'LIMIT', 0, take)
+    }
+    const listed = wanted.map(w => w.country)
     const lists = listed.length > 0 ? ((await listPipe.exec()) ?? []) : []
     lists.forEach(([err, flat], i) => {
       if (err) throw err

@@ -50,6 +50,33 @@ export interface SessionStore {
   startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsByCountry>
 }
 
+export interface WindowCell { hour: number, country: string }
+
+/**
+ * Shared by both stores for the window query: given the (hour, country) cells newest hour first and their exact
+ * counts, the totals per country and the cells to list, taking each country's newest `limit` starts from as few
+ * buckets as possible. The stores then fetch `wanted` and append the sessions in order.
+ */
+export function planWindow (cells: WindowCell[], counts: number[], limit: number):
+{ result: StartsByCountry, wanted: Array<WindowCell & { take: number }> } {
+  const result: StartsByCountry = { total: 0, countries: {} }
+  const remaining: Record<string, number> = {}
+  const wanted: Array<WindowCell & { take: number }> = []
+  cells.forEach(({ hour, country }, i) => {
+    const n = counts[i] ?? 0
+    if (n === 0) return
+    result.total += n
+    const entry = (result.countries[country] ??= { count: 0, sessions: [] })
+    entry.count += n
+    const take = Math.min(n, remaining[country] ??= limit)
+    if (take > 0) {
+      remaining[country] -= take
+      wanted.push({ hour, country, take })
+    }
+  })
+  return { result, wanted }
+}
+
 /** Hour bucket (hours since the epoch) of a time in microseconds. */
 export const hourOf = (us: number) => Math.floor(us / HOUR_US)
 
