@@ -55,6 +55,10 @@ t.test('a Redis restart under load loses no acknowledged write and no queued job
   t.comment(`${failures} writes refused during the outage (never acknowledged)`)
   const verified = await Promise.all(tokens.map(tok => app.auth.verifyToken(tok)))
   t.equal(verified.filter(v => v === null).length, 0, `all ${tokens.length} acknowledged tokens are still valid`)
-  const counts = await queue.getJobCounts('waiting')
-  t.equal(counts.waiting, jobIds.length, `all ${jobIds.length} acknowledged jobs are still queued`)
+  const present = await Promise.all(jobIds.map(id => queue.getJob(id)))
+  t.equal(present.filter(j => !j).length, 0, `all ${jobIds.length} acknowledged jobs are still queued`)
+  // A write the client saw fail may still have reached Redis just before the drop (its reply was lost): at most
+  // the refused ones can be extra, never fewer than acknowledged.
+  const { waiting } = await queue.getJobCounts('waiting')
+  t.ok(waiting >= jobIds.length && waiting <= jobIds.length + failures, `${waiting} queued for ${jobIds.length} acknowledged`)
 })
