@@ -18,7 +18,7 @@ const basic = (u: string, p: string) => 'Basic ' + Buffer.from(`${u}:${p}`).toSt
 
 const pkg = loadProto('leaderboard.proto').grpcObject as any
 const LeaderBoard = pkg.leaderboard.LeaderBoard as ServiceClientConstructor
-const Users = (loadProto('users.proto').grpcObject as any).Users as ServiceClientConstructor
+const Users = (loadProto('user_ingest.proto').grpcObject as any).Users as ServiceClientConstructor
 const ShapeService = (loadProto('shapes.proto').grpcObject as any).ShapeService as ServiceClientConstructor
 
 function unary (client: any, method: string, req: object, md: Metadata): Promise<{ code: number, details: string }> {

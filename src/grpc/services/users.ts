@@ -7,7 +7,7 @@ import type { IngestReply } from '../../plugins/users/service.js'
 
 type UserRequest = Record<string, unknown>
 
-export const usersProto = () => loadProto<{ Users: ServiceClientConstructor }>('users.proto')
+export const usersProto = () => loadProto<{ Users: ServiceClientConstructor }>('user_ingest.proto')
 
 // `Users` (no proto package, as the original): SendUserInfo and SendUserInfoClientStream. Thin: each message
 // goes to the ingest session of app.users, which validates, batches and queues.
