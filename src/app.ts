@@ -5,35 +5,38 @@ import { systemClock, type Clock } from './clock.js'
 import { correlationIdFromHeaders } from './correlation.js'
 import { assetRoot } from './runtime.js'
 import { toHttpError, UnauthenticatedError } from './errors.js'
+// shared resources
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
 import queuesPlugin from './plugins/infra/queues.js'
+import authPlugin from './plugins/infra/auth.js'
 import metricsPlugin from './plugins/external/metrics.js'
 import sensiblePlugin from './plugins/external/sensible.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
-import authPlugin from './plugins/infra/auth.js'
-import grpcServerPlugin from './grpc/server.js'
-import usersPlugin from './plugins/users/index.js'
-import usersGrpc from './grpc/services/users.js'
 import bullBoardPlugin from './plugins/external/bull-board.js'
-import shapesPlugin from './plugins/shapes/index.js'
-import shapesGrpc from './grpc/services/shapes.js'
-import healthRoutes from './routes/health.js'
-import adsPlugin from './plugins/ads/index.js'
-import adsRoutes from './routes/ads.js'
-import usersRoutes from './routes/users.js'
-import adminRoutes from './routes/admin.js'
-import authRoutes from './routes/auth.js'
+import grpcServerPlugin from './grpc/server.js'
+// domain services
 import leaderboardPlugin from './plugins/leaderboard/index.js'
-import leaderboardGrpc from './grpc/services/leaderboard.js'
+import adsPlugin from './plugins/ads/index.js'
+import usersPlugin from './plugins/users/index.js'
+import shapesPlugin from './plugins/shapes/index.js'
+import categoriesPlugin from './plugins/categories/index.js'
+import sessionsPlugin from './plugins/sessions/index.js'
+// doors
+import healthRoutes from './routes/health.js'
+import authRoutes from './routes/auth.js'
 import leaderboardRoutes from './routes/leaderboard.js'
 import liveRoutes from './routes/live.js'
-import categoriesPlugin from './plugins/categories/index.js'
+import adsRoutes from './routes/ads.js'
 import categoriesRoutes from './routes/categories.js'
-import sessionsPlugin from './plugins/sessions/index.js'
 import sessionsRoutes from './routes/sessions.js'
+import usersRoutes from './routes/users.js'
+import adminRoutes from './routes/admin.js'
+import leaderboardGrpc from './grpc/services/leaderboard.js'
+import usersGrpc from './grpc/services/users.js'
+import shapesGrpc from './grpc/services/shapes.js'
 
 export interface AppOptions {
   config: Config
@@ -120,20 +123,21 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(categoriesPlugin)
   await fastify.register(sessionsPlugin)
 
+  // doors: REST routes and gRPC services (thin: parse, authorize, call the domain service, map)
   if (role === 'server') {
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
     await fastify.register(leaderboardRoutes)
     await fastify.register(liveRoutes)
-    await fastify.register(leaderboardGrpc)
     await fastify.register(adsRoutes)
-    await fastify.register(shapesGrpc)
     await fastify.register(categoriesRoutes)
     await fastify.register(sessionsRoutes)
-    await fastify.register(usersGrpc, { config })
     await fastify.register(usersRoutes)
     await fastify.register(adminRoutes)
     await fastify.register(bullBoardPlugin)
+    await fastify.register(leaderboardGrpc)
+    await fastify.register(usersGrpc, { config })
+    await fastify.register(shapesGrpc)
   }
 }
 
