@@ -1,7 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { credentials, Metadata, type ChannelCredentials, type Client, type ClientWritableStream } from '@grpc/grpc-js'
+import { Metadata, type Client, type ClientWritableStream } from '@grpc/grpc-js'
+import { addClientOptions, grpcCredentials, type ClientOptions } from './options.js'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { usersProto } from '../grpc/services/users.js'
@@ -14,8 +15,10 @@ export interface ImportOptions {
   address: string
   paths: string[]
   token?: string
-  /** PEM CA bundle: use TLS and trust this CA. */
+  /** PEM CA bundle: use TLS and trust this CA (with cert/key: mutual TLS). */
   ca?: string
+  cert?: string
+  key?: string
   unary?: boolean
   /** Deadline of one file's stream (or of each unary call), in ms. */
   timeoutMs?: number
@@ -147,8 +150,7 @@ export async function importUsers (opts: ImportOptions): Promise<FileReport[]> {
   const out = opts.out ?? process.stdout
   const files = await listJsonFiles(opts.paths)
   const { grpcObject } = usersProto()
-  let creds: ChannelCredentials = credentials.createInsecure()
-  if (opts.ca) creds = credentials.createSsl(await readFile(opts.ca))
+  const creds = grpcCredentials(opts)
   const client = new grpcObject.Users(opts.address, creds) as unknown as UsersClient
   const md = new Metadata()
   if (opts.token) md.set('authorization', `Bearer ${opts.token}`)
@@ -236,17 +238,15 @@ export async function exportUsers (opts: ExportOptions): Promise<ExportStatus> {
   throw new Error(`export job ${id} did not finish in time (are workers running?)`)
 }
 
-interface ImportFlags { address: string, token?: string, unary?: boolean, ca?: string, timeout: string }
+type ImportFlags = ClientOptions & { unary?: boolean, timeout: string }
 
 export function registerUsersCommands (program: Command): Command {
   const users = program.command('users').description('user ingest: import JSON files over gRPC, export all users')
-  users.command('import')
+  // Address, token, TLS files and admin credentials: flags or PLAYFIELD_* (src/cli/options.ts).
+  addClientOptions(users.command('import'))
     .description('stream users from JSON files (or folders of them) to the Users gRPC service')
     .argument('<paths...>', 'JSON files or folders')
-    .option('--address <host:port>', 'gRPC address', '127.0.0.1:50051')
-    .option('--token <token>', 'gRPC token (POST /tokens), sent as authorization: Bearer')
     .option('--unary', 'one SendUserInfo call per user instead of one client stream per file')
-    .option('--ca <file>', 'PEM CA bundle: connect with TLS')
     .option('--timeout <ms>', 'deadline per file stream or unary call', '300000')
     .action(async (paths: string[], o: ImportFlags) => {
       const reports = await importUsers({ ...o, paths, timeoutMs: Number(o.timeout) })
@@ -255,14 +255,11 @@ export function registerUsersCommands (program: Command): Command {
         `accepted ${sum('accepted')}, duplicates ${sum('duplicates')}, rejected ${sum('rejected')}\n`)
       if (reports.some(r => !r.status)) process.exitCode = 1
     })
-  users.command('export')
+  addClientOptions(users.command('export'))
     .description('write all stored users to the server\'s USERS_EXPORT_PATH and wait for it')
-    .option('--url <url>', 'REST base URL', 'http://127.0.0.1:3000')
-    .option('--user <name>', 'admin user (HTTP Basic)', 'admin')
-    .option('--password <password>', 'admin password')
     .option('--timeout <ms>', 'how long to wait for the export', '300000')
-    .action(async (o: { url: string, user: string, password?: string, timeout: string }) => {
-      await exportUsers({ url: o.url, user: o.user, password: o.password, timeoutMs: Number(o.timeout) })
+    .action(async (o: ClientOptions & { timeout: string }) => {
+      await exportUsers({ url: o.url, user: o.user ?? 'admin', password: o.password, timeoutMs: Number(o.timeout) })
     })
   return users
 }
