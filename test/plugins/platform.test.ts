@@ -129,6 +129,17 @@ t.test('readiness and gRPC health flip when Redis stops and come back when it re
   t.ok(await waitFor(async () => seen.join(',') === 'SERVING,NOT_SERVING,SERVING'), `Watch saw ${seen.join(',')}`)
 })
 
+t.test('closing the app while Redis is unreachable ends within SHUTDOWN_TIMEOUT_MS', async (t) => {
+  const redis = await privateRedis(t)
+  const app = await build(t, { config: { REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '1000' } })
+  t.ok(app.queues.workersEnabled, 'workers with blocking connections are running')
+  await redis.stop()
+  const started = Date.now()
+  await app.close()
+  const took = Date.now() - started
+  t.ok(took < 1000 + 3000, `closed in ${took} ms`)
+})
+
 t.test('graceful shutdown lets a slow in-flight request finish and ends Watch streams with NOT_SERVING', async (t) => {
   const app = await build(t, { ready: false })
   app.get('/test/slow', async () => { await sleep(400); return { done: true } })

@@ -29,7 +29,7 @@ export const prefixFor = (domain: string) => `${domain}:q`
 export default fp(async function queuesPlugin (app, { config, runWorkers }: { config: Config, runWorkers?: boolean }) {
   const log = app.log.child({ component: 'queues' })
   const queues = new Map<string, Queue>()
-  const workers: Worker[] = []
+  const workers: Array<{ worker: Worker, connection: { disconnect (): void } }> = []
   const workersEnabled = runWorkers ?? config.WORKERS_ENABLED
   // Producers share one connection; they fail fast like any other Redis call when Redis is away.
   const producerConnection = app.redisConnection({ maxRetriesPerRequest: 2 })
@@ -57,7 +57,7 @@ export default fp(async function queuesPlugin (app, { config, runWorkers }: { co
       })
       w.on('error', (err) => log.warn({ err: { message: err.message }, queue: name }, 'worker error'))
       w.on('failed', (job, err) => log.warn({ jobId: job?.id, queue: name, err: { message: err.message } }, 'job failed'))
-      workers.push(w as Worker)
+      workers.push({ worker: w as Worker, connection })
       return w
     },
     all: () => [...queues.values()]
@@ -65,8 +65,43 @@ export default fp(async function queuesPlugin (app, { config, runWorkers }: { co
   app.decorate('queues', registry)
 
   app.addHook('onClose', async () => {
-    // Workers first: they finish their active jobs (BullMQ waits for them), then producers.
-    await Promise.all(workers.map(w => w.close().catch(err => log.warn({ err }, 'worker close failed'))))
-    await Promise.all([...queues.values()].map(q => q.close().catch(err => log.warn({ err }, 'queue close failed'))))
+    // Workers first: they finish their active jobs (BullMQ waits for them), then producers. With Redis already
+    // unreachable a graceful close can never finish (it waits on replies that won't come), so then the workers are
+    // force-closed: their active jobs' locks lapse and BullMQ's stalled-job check runs them again elsewhere.
+    const force = !(await reachable())
+    if (force) log.warn('Redis unreachable at shutdown: force-closing workers, their active jobs will be retried')
+    else await app.redisSettled(2000)
+    await Promise.all(workers.map(({ worker, connection }) =>
+      bounded(`worker ${worker.name}`, worker.close(force), () => connection.disconnect(), config.SHUTDOWN_TIMEOUT_MS)))
+    await Promise.all([...queues.values()].map(q =>
+      bounded(`queue ${q.name}`, q.close(), () => producerConnection.disconnect(), 2000)))
   })
+
+  async function reachable () {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error('timeout')), 500) })
+    try {
+      await Promise.race([app.redis.ping(), timeout])
+      return true
+    } catch {
+      return false
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  // Backstop for Redis vanishing in the middle of a close: past the limit the connection is dropped so shutdown
+  // goes on.
+  async function bounded (what: string, closing: Promise<unknown>, drop: () => void, ms: number) {
+    let timer: NodeJS.Timeout | undefined
+    const closed = await Promise.race([
+      closing.then(() => true, (err: Error) => { log.warn({ err: { message: err.message } }, `${what} close failed`); return true }),
+      new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })
+    ])
+    clearTimeout(timer)
+    if (!closed) {
+      log.warn({ ms }, `${what} did not close in time (Redis unreachable?), dropping its connection`)
+      drop()
+    }
+  }
 }, { name: 'queues', dependencies: ['redis'] })

@@ -8,6 +8,12 @@ declare module 'fastify' {
     redis: Redis
     /** Makes another connection to the same Redis (BullMQ workers need their own); closed by this plugin. */
     redisConnection (overrides?: RedisOptions): Redis
+    /**
+     * Resolves once none of our connections is between sockets (connecting or waiting to reconnect), or after `ms`.
+     * ioredis' disconnect() on a client between sockets cancels its retry and never emits 'end', and BullMQ's
+     * Worker.close() waits for that 'end': a worker closed a moment after Redis came back would never finish.
+     */
+    redisSettled (ms: number): Promise<void>
   }
 }
 
@@ -31,12 +37,16 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   }
 
   const made: Redis[] = []
-  const connect = (overrides: RedisOptions = {}) => {
-    const client = new Redis(url, { ...clientOptions, ...overrides })
+  const track = (client: Redis) => {
     client.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'))
     made.push(client)
+    // BullMQ duplicates the connections it is given (blocking reads): those are ours to close and to wait on as
+    // well, or a client still reconnecting to an unreachable Redis would keep the process alive after close.
+    const duplicate = client.duplicate.bind(client)
+    client.duplicate = (override?: Partial<RedisOptions>) => track(duplicate(override))
     return client
   }
+  const connect = (overrides: RedisOptions = {}) => track(new Redis(url, { ...clientOptions, ...overrides }))
 
   const redis = connect()
   try {
@@ -52,6 +62,11 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   app.decorate('redisConnection', (overrides?: RedisOptions) => {
     const c = connect({ lazyConnect: false, ...overrides })
     return c
+  })
+  app.decorate('redisSettled', async (ms: number) => {
+    const until = Date.now() + ms
+    const between = () => made.some(c => ['close', 'reconnecting', 'connecting', 'connect'].includes(c.status))
+    while (between() && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
   })
   app.health.addProbe('redis', () => redis.ping())
 
