@@ -83,6 +83,8 @@ function num (def: number, min: number, max: number): Parser<number> {
 const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i
 const CRON_PATTERN = /^(\S+\s+){4,5}\S+$/
 
+export const DEFAULT_SHAPES_SIGNATURE = 'playfield-signature'
+
 export const configSpec = {
   NODE_ENV: oneOf('development', ['development', 'production', 'test'] as const),
   LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
@@ -158,7 +160,7 @@ export const configSpec = {
   USERS_RETRY_BACKOFF_MS: int(1000, 10, 600000),
 
   // shapes
-  SHAPES_SIGNATURE: str('playfield-signature'),
+  SHAPES_SIGNATURE: str(DEFAULT_SHAPES_SIGNATURE),
   SHAPES_CHAOS_FAILURE_RATE: num(0, 0, 1),
   SHAPES_CHAOS_FAILURE_COUNT: int(0, 0, 1000000)
 }
@@ -194,6 +196,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (cfg.NODE_ENV === 'production') {
     if (!cfg.JWT_SECRET) problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 characters)')
     if (!cfg.ADS_SIGNING_SECRET) problems.push('ADS_SIGNING_SECRET is required when NODE_ENV=production (at least 16 characters)')
+    // The default is printed in the docs and built into the CLI: in production it would be no secret at all.
+    if (cfg.SHAPES_SIGNATURE === DEFAULT_SHAPES_SIGNATURE) {
+      problems.push('SHAPES_SIGNATURE must be set to your own value when NODE_ENV=production (the default is public)')
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return cfg

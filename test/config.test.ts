@@ -35,6 +35,14 @@ t.test('production requires the signing secrets', async (t) => {
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
   t.match(err.message, /JWT_SECRET is required when NODE_ENV=production/)
   t.match(err.message, /ADS_SIGNING_SECRET is required when NODE_ENV=production/)
+  t.match(err.message, /SHAPES_SIGNATURE must be set to your own value when NODE_ENV=production/)
+  const own = loadConfig({
+    NODE_ENV: 'production',
+    JWT_SECRET: 'x'.repeat(32),
+    ADS_SIGNING_SECRET: 'y'.repeat(16),
+    SHAPES_SIGNATURE: 'our-own-signature'
+  })
+  t.equal(own.SHAPES_SIGNATURE, 'our-own-signature')
 })
 
 t.test('TLS key and certificate go together', async (t) => {

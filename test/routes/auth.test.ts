@@ -54,6 +54,24 @@ t.test('logins are rate-limited per username', async (t) => {
   t.same(codes, [...Array(10).fill(401), 429, 429])
 })
 
+t.test('parallel guesses against one username are limited as strictly as sequential ones', async (t) => {
+  const app = await build(t)
+  // 30 guesses at once, each from its own address: a check-then-count limit would let all 30 reach scrypt.
+  const codes = await Promise.all(Array.from({ length: 30 }, (_, i) => app.inject({
+    method: 'POST', url: '/auth', remoteAddress: `10.3.0.${i}`, headers: { authorization: basic('victim2', `guess-${i}-xx`) }
+  }).then(res => res.statusCode)))
+  t.equal(codes.filter(c => c === 401).length, 10, 'exactly the window allowance reached the password check')
+  t.equal(codes.filter(c => c === 429).length, 20)
+})
+
+t.test('a correct login does not use up the per-username allowance', async (t) => {
+  const app = await build(t)
+  for (let i = 0; i < 15; i++) {
+    const res = await app.inject({ method: 'POST', url: '/auth', remoteAddress: `10.4.0.${i}`, headers: { authorization: ADMIN } })
+    t.equal(res.statusCode, 200, `login ${i}`)
+  }
+})
+
 t.test('logins are rate-limited per client address', async (t) => {
   const app = await build(t)
   const codes = new Set<number>()

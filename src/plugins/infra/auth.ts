@@ -61,16 +61,20 @@ export function createAuth ({ redis, config, dummyHash }: { redis: Redis, config
     return ok && account.pw ? { username, admin: account.admin === '1' } : null
   }
 
-  // Per-username brute-force limit: failed attempts are counted in a window; past the limit every attempt
-  // (even a correct one) is refused until the window ends, so guessing can't continue from many addresses.
-  const failureKey = (username: string) => `auth:rl:user:${username.slice(0, 64)}`
-  async function assertNotLocked (username: string): Promise<void> {
-    const failures = Number(await redis.get(failureKey(username)) ?? 0)
-    if (failures >= LOGIN_FAILURES_PER_WINDOW) throw new RateLimitedError(`too many failed logins for ${username}, retry later`)
+  // Per-username brute-force limit: every attempt takes a slot in the window *before* the password is checked
+  // (INCR first), so parallel guesses can't all slip past the check; a correct login gives its slot back. Past
+  // the limit every attempt (even a correct one) is refused until the window ends, so guessing can't continue
+  // from many addresses.
+  const attemptsKey = (username: string) => `auth:rl:user:${username.slice(0, 64)}`
+  async function takeAttempt (username: string): Promise<void> {
+    const key = attemptsKey(username)
+    const replies = await redis.multi().incr(key).pexpire(key, config.RATE_LIMIT_WINDOW_MS, 'NX').exec()
+    if (Number(replies?.[0]?.[1] ?? 0) > LOGIN_FAILURES_PER_WINDOW) {
+      throw new RateLimitedError(`too many failed logins for ${username}, retry later`)
+    }
   }
-  async function recordFailure (username: string): Promise<void> {
-    const key = failureKey(username)
-    await redis.multi().incr(key).pexpire(key, config.RATE_LIMIT_WINDOW_MS, 'NX').exec()
+  async function giveBackAttempt (username: string): Promise<void> {
+    await redis.decr(attemptsKey(username))
   }
 
   return {
@@ -87,10 +91,10 @@ export function createAuth ({ redis, config, dummyHash }: { redis: Redis, config
         await redis.hset(key, ...fields)
         return
       }
-      // HSETNX on the password field makes "create" atomic: two concurrent creates can't both win.
-      const created = await redis.hsetnx(key, 'pw', fields[1]!)
-      if (!created) throw new ConflictError(`account ${username} already exists`)
-      await redis.hset(key, ...fields.slice(2))
+      // One script makes "create" atomic: two concurrent creates can't both win, and no reader ever sees an
+      // account without its admin flag.
+      const created = await redis.eval(CREATE_ACCOUNT, 1, key, ...fields)
+      if (created !== 1) throw new ConflictError(`account ${username} already exists`)
     },
 
     async accountExists (username: string) { return (await redis.exists(`auth:account:${username}`)) === 1 },
@@ -98,12 +102,10 @@ export function createAuth ({ redis, config, dummyHash }: { redis: Redis, config
     /** Checks `user:password` (base64) with the per-username limit; the principal or UnauthenticatedError. */
     async authenticateBasic (b64: string): Promise<Principal> {
       const { username, password } = parseBasicPayload(b64)
-      await assertNotLocked(username)
+      await takeAttempt(username)
       const principal = await verifyPassword(username, password)
-      if (!principal) {
-        await recordFailure(username)
-        throw new UnauthenticatedError('invalid username or password', BASIC_CHALLENGE)
-      }
+      if (!principal) throw new UnauthenticatedError('invalid username or password', BASIC_CHALLENGE)
+      await giveBackAttempt(username)
       return principal
     },
 
@@ -133,13 +135,17 @@ export function createAuth ({ redis, config, dummyHash }: { redis: Redis, config
     async revokeAllTokens (username: string): Promise<number> {
       const keys = await redis.smembers(`auth:user-tokens:${username}`)
       if (keys.length === 0) return 0
-      await redis.multi().del(...keys).del(`auth:user-tokens:${username}`).exec()
+      // SREM of what was read (not DEL of the set): a token issued meanwhile stays listed and revocable.
+      await redis.multi().del(...keys).srem(`auth:user-tokens:${username}`, ...keys).exec()
       return keys.length
     }
   }
 }
 
 const LOGIN_FAILURES_PER_WINDOW = 10
+const CREATE_ACCOUNT = `if redis.call('HEXISTS', KEYS[1], 'pw') == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`
 
 export type AuthService = ReturnType<typeof createAuth> & {
   /** gRPC: `authorization: Bearer <token>` (or `Token <token>`) → the username, else UNAUTHENTICATED. */
@@ -233,10 +239,11 @@ export default fp(async function authPlugin (app, { config }: { config: Config }
       if (!current?.admin) {
         await service.createAccount(config.ADMIN_USER, config.ADMIN_PASSWORD, { admin: true, upsert: true })
       }
-    } else if (config.NODE_ENV !== 'production' && !(await service.accountExists('admin'))) {
+    } else if (config.NODE_ENV !== 'production' && !(await service.accountExists(config.ADMIN_USER ?? 'admin'))) {
+      const username = config.ADMIN_USER ?? 'admin'
       const password = randomBytes(12).toString('base64url')
-      await service.createAccount('admin', password, { admin: true })
-      log.warn({ username: 'admin' }, `generated the admin account; its password (shown once) is: ${password}`)
+      await service.createAccount(username, password, { admin: true })
+      log.warn({ username }, `generated the admin account; its password (shown once) is: ${password}`)
     } else if (!config.ADMIN_USER) {
       log.warn('no ADMIN_USER/ADMIN_PASSWORD: no admin account ensured')
     }
