@@ -159,6 +159,7 @@ t.test('invalid parameter values get a 400 naming the problem', async (t) => {
     [{ ...base, country_code: 'U1' }, 'country_code must be two letters (ISO 3166-1 alpha-2)'],
     [{ ...base, sdk_version: 'latest' }, 'sdk_version must be a dotted version such as 1.0 or 2.3.1'],
     [{ ...base, sdk_version: '1..0' }, 'sdk_version must be a dotted version such as 1.0 or 2.3.1'],
+    [{ ...base, username: 'success' }, 'username "success" is reserved'],
     [`${qs(base)}&username=Jill`, 'username must be given once']
   ]
   for (const path of ['/ad', '/impression']) {

@@ -57,6 +57,9 @@ export function parseAdParams (query: Query): AdParams {
   }
   if (!DOTTED_VERSION.test(out.sdk_version)) throw new InvalidArgumentError('sdk_version must be a dotted version such as 1.0 or 2.3.1')
   if (!COUNTRY.test(out.country_code)) throw new InvalidArgumentError('country_code must be two letters (ISO 3166-1 alpha-2)')
+  // /statistics answers { success, <value>: stats }: a user named "success" would overwrite the flag and lose
+  // its numbers, so the name is refused where it would first be counted.
+  if (out.username === 'success') throw new InvalidArgumentError('username "success" is reserved')
   return out
 }
 
