@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { createContext, type BenchContext, type BenchResult } from './lib.js'
 
 // npm run bench [-- scenario …]   (scenario = a file name in bench/scenarios without .ts)
-// Env: BENCH_DURATION (seconds per HTTP load, default 10), BENCH_CONNECTIONS (default 100).
+// Env: BENCH_DURATION (seconds per HTTP load, default 10), BENCH_CONNECTIONS (default 100),
+// BENCH_SCENARIO_TIMEOUT_S (hard cap on one scenario, preloads included, default 150).
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const only = process.argv.slice(2)
@@ -17,17 +18,26 @@ const ctx = await createContext({
   connections: Number(process.env.BENCH_CONNECTIONS ?? 100)
 })
 const results: Array<BenchResult & { scenario: string }> = []
+const scenarioTimeoutMs = Number(process.env.BENCH_SCENARIO_TIMEOUT_S ?? 150) * 1000
+let failed = 0
 try {
   for (const file of selected) {
     const scenario = file.replace(/\.ts$/, '')
     ctx.log(`scenario ${scenario}`)
     await ctx.redis.restart() // a clean, empty private Redis for each scenario (no AOF, no save)
     const mod = await import(join(here, 'scenarios', file)) as { default: (c: BenchContext) => Promise<BenchResult[]> }
+    let timer: NodeJS.Timeout | undefined
+    const cap = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not finish within ${scenarioTimeoutMs / 1000} s`)), scenarioTimeoutMs)
+    })
     try {
-      for (const r of await mod.default(ctx)) results.push({ scenario, ...r })
+      for (const r of await Promise.race([mod.default(ctx), cap])) results.push({ scenario, ...r })
     } catch (err) {
+      failed++
       ctx.log(`scenario ${scenario} failed: ${(err as Error).stack}`)
       results.push({ scenario, figure: `${scenario} FAILED`, unit: '', ours: 0, note: (err as Error).message })
+    } finally {
+      clearTimeout(timer)
     }
   }
 } finally {
@@ -50,3 +60,7 @@ const machine = {
 await mkdir(join(here, 'results'), { recursive: true })
 await writeFile(join(here, 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2))
 ctx.log('wrote bench/results/latest.json')
+if (failed > 0) {
+  ctx.log(`${failed} scenario(s) failed`)
+  process.exitCode = 1
+}
