@@ -21,7 +21,12 @@ export interface LoadedProto<T = GrpcObject> {
   grpcObject: T
 }
 
+// Which proto file each loaded definition came from (reflection loads them again, together).
+const sourceFiles = new WeakMap<protoLoader.PackageDefinition, string>()
+export const protoFileOf = (definition: protoLoader.PackageDefinition) => sourceFiles.get(definition)
+
 export function loadProto<T = GrpcObject> (file: string): LoadedProto<T> {
   const packageDefinition = protoLoader.loadSync(join(PROTO_DIR, file), LOADER_OPTIONS)
+  sourceFiles.set(packageDefinition, join(PROTO_DIR, file))
   return { packageDefinition, grpcObject: loadPackageDefinition(packageDefinition) as unknown as T }
 }

@@ -4,10 +4,10 @@ import {
   Server, ServerCredentials, status as GrpcStatus,
   type ServiceDefinition, type UntypedServiceImplementation, type ServerWritableStream
 } from '@grpc/grpc-js'
-import { ReflectionService } from '@grpc/reflection'
 import * as protoLoader from '@grpc/proto-loader'
 import { protoPath as healthProtoPath, service as healthServiceDefinition } from 'grpc-health-check'
 import type { Config } from '../config.js'
+import { reflectionService } from './reflection.js'
 import { contextInterceptor } from './interceptors/context.js'
 import { errorInterceptor, tolerantDeserializers } from './interceptors/errors.js'
 import { authInterceptor, type GrpcAuthorizer } from './interceptors/auth.js'
@@ -128,8 +128,7 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
 
   // Bind once every plugin has added its services (onReady runs after registration is complete).
   app.addHook('onReady', async () => {
-    const merged = Object.assign({}, ...packageDefinitions) as protoLoader.PackageDefinition
-    new ReflectionService(merged).addToServer(server)
+    reflectionService(packageDefinitions).addToServer(server)
     const creds = await credentials()
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${config.HOST}:${config.GRPC_PORT}`, creds, (err, bound) => {

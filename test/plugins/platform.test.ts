@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'node:http'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Metadata, status, type Client } from '@grpc/grpc-js'
 import { build, deadline, grpcClient, privateRedis } from '../helper.js'
@@ -168,4 +169,39 @@ t.test('graceful shutdown lets a slow in-flight request finish and ends Watch st
   t.ok(Date.now() - started >= 250, 'close waited for the request')
   await watchEnded
   t.same(seen, ['SERVING', 'NOT_SERVING'])
+})
+
+t.test('gRPC reflection lists every registered service and describes package-less ones', async (t) => {
+  const app = await build(t)
+  const { loadSync } = await import('@grpc/proto-loader')
+  const { loadPackageDefinition } = await import('@grpc/grpc-js')
+  const protoPath = fileURLToPath(import.meta.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'))
+  const pkg = loadPackageDefinition(loadSync(protoPath, { keepCase: true })) as any
+  const client = grpcClient<any>(t, app, pkg.grpc.reflection.v1.ServerReflection)
+  const call = client.serverReflectionInfo({ deadline: deadline() })
+  const ask = (request: object) => new Promise<any>((resolve, reject) => {
+    call.once('data', resolve)
+    call.once('error', reject)
+    call.write(request)
+  })
+  const listed = await ask({ list_services: '' })
+  const names = listed.list_services_response.service.map((s: { name: string }) => s.name).sort()
+  t.same(names, ['Users', 'ShapeService', 'grpc.health.v1.Health', 'leaderboard.LeaderBoard'].sort())
+  for (const symbol of ['ShapeService', 'Users', 'leaderboard.LeaderBoard']) {
+    const described = await ask({ file_containing_symbol: symbol })
+    t.ok(described.file_descriptor_response?.file_descriptor_proto?.length > 0, `${symbol} is described`)
+  }
+  call.end()
+})
+
+t.test('GET /metrics counts gRPC calls by method and status code', async (t) => {
+  const app = await build(t)
+  const client = grpcClient<HealthStub>(t, app, HealthClient)
+  await check(client, '')
+  await t.rejects(check(client, 'no.Such'))
+  const body = (await app.inject('/metrics')).body
+  t.match(body, /playfield_grpc_requests_total\{method="\/grpc\.health\.v1\.Health\/Check",code="OK"\} 1/)
+  t.match(body, /playfield_grpc_requests_total\{method="\/grpc\.health\.v1\.Health\/Check",code="NOT_FOUND"\} 1/)
+  const histogram = 'playfield_grpc_request_duration_seconds_count'
+  t.match(body, new RegExp(`${histogram}\\{method="/grpc\\.health\\.v1\\.Health/Check",code="OK"\\} 1`))
 })
