@@ -78,14 +78,21 @@ export const LIVE_PAGE = `<!doctype html>
       document.getElementById('updated').textContent = 'Could not refresh (' + err.message + '), retrying…'
     }
   }
+  // The standing box is a live region: it is only re-rendered when what it says changed, so screen readers
+  // don't hear the same standing again at every poll.
+  let shown = ''
   async function showStanding (name) {
     const res = await fetch('/live/standing?name=' + encodeURIComponent(name))
     const body = document.getElementById('standing-body')
     const box = document.getElementById('standing')
+    const reply = await res.json()
+    const key = res.status + ' ' + JSON.stringify(reply)
+    if (key === shown) return
+    shown = key
     box.hidden = false
     document.getElementById('h-standing').textContent = name
-    if (!res.ok) { body.replaceChildren(el('p', (await res.json()).message)); return }
-    const s = await res.json()
+    if (!res.ok) { body.replaceChildren(el('p', reply.message)); return }
+    const s = reply
     const parts = []
     for (const [w, label] of [['all_time', 'All time'], ['last_30_days', 'Last 30 days']]) {
       const st = s[w]

@@ -31,10 +31,10 @@ const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     config: { rateLimit }
   }, async () => {
-    const [allTime, last30] = await Promise.all(WINDOWS.map(window => leaderboard.page({ window, page: 1 })))
+    const [allTime, last30] = await Promise.all(WINDOWS.map(window => leaderboard.page({ window, page: 1, size: 10 })))
     return {
-      all_time: { results: allTime!.results.slice(0, 10), total: allTime!.total },
-      last_30_days: { results: last30!.results.slice(0, 10), total: last30!.total }
+      all_time: { results: allTime!.results, total: allTime!.total },
+      last_30_days: { results: last30!.results, total: last30!.total }
     }
   })
 

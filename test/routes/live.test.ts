@@ -41,6 +41,19 @@ t.test('GET / serves an accessible page and /live answers top 10 and standings',
   t.equal((await app.inject('/live/standing?name=')).statusCode, 400)
 })
 
+t.test('/live/top shows ten players whatever PAGE_SIZE is', async (t) => {
+  const redis = await privateRedis(t)
+  const app = await build(t, { config: { PAGE_SIZE: '3', REDIS_URL: redis.url } })
+  const jwt = (await app.inject({ method: 'POST', url: '/auth', headers: { authorization: ADMIN } })).json().jwt
+  const scores = Array.from({ length: 12 }, (_, i) => ({ name: `q${i}`, score: i + 1 }))
+  t.equal((await app.inject({ method: 'POST', url: '/scores', headers: { authorization: `Bearer ${jwt}` }, payload: scores })).statusCode, 200)
+  const top = (await app.inject('/live/top')).json()
+  t.same(top.all_time.results.map((r: { name: string }) => r.name), ['q11', 'q10', 'q9', 'q8', 'q7', 'q6', 'q5', 'q4', 'q3', 'q2'])
+  t.equal(top.all_time.total, 12)
+  const api = (await app.inject({ url: '/leaderboard', headers: { authorization: `Bearer ${jwt}` } })).json()
+  t.equal(api.results.length, 3, 'the API keeps PAGE_SIZE')
+})
+
 const noChromium = await access(CHROMIUM).then(() => false, () => true)
 if (noChromium) t.comment(`!!!!! SKIPPING BROWSER TEST: ${CHROMIUM} not found (apt-get install chromium; CI installs it) !!!!!`)
 

@@ -27,7 +27,14 @@ export interface ScoreResult {
 }
 export interface BoardRecord { name: string, score: number, rank: number }
 export interface BoardPage { results: BoardRecord[], around_me: BoardRecord[], next_page: number, total: number }
-export interface PageQuery { board?: string, window?: Window, page?: number, name?: string }
+export interface PageQuery {
+  board?: string
+  window?: Window
+  page?: number
+  name?: string
+  /** Page size for in-process callers (the live page's top 10); the API doors always use PAGE_SIZE. */
+  size?: number
+}
 
 export const dayOf = (ms: number) => Math.floor(ms / DAY_MS)
 // Stored scores are negated (see redis-store.ts); `0 - x` also turns -0 into 0.
@@ -204,7 +211,7 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
         const problem = nameProblem(name)
         if (problem) throw new InvalidArgumentError(problem)
       }
-      const size = config.PAGE_SIZE
+      const size = query.size ?? config.PAGE_SIZE
       const reply = await withFreshView(board, async (day) => {
         const res = await r.lbPage(...setOf(board, window, day) as [number, ...string[]], page, size, name, day)
         return res[0] === 'STALE' ? 'STALE' : res
