@@ -1,7 +1,7 @@
 import t from 'tap'
 import { manualClock } from '../../src/clock.js'
 import { buildClean as build, NOW } from '../leaderboard-fixture.js'
-import { DAY_MS } from '../../src/plugins/leaderboard/service.js'
+import { createLeaderboard, DAY_MS } from '../../src/plugins/leaderboard/service.js'
 import { maintenanceProcessor, MAINTENANCE_QUEUE, MAINTENANCE_SCHEDULER_ID } from '../../src/jobs/leaderboard-maintenance.js'
 import type { Job } from 'bullmq'
 
@@ -63,6 +63,31 @@ t.test('the 30-day window is today and the previous 29 UTC days', async (t) => {
   t.same(names((await app.leaderboard.page({ window: 'last_30_days' })).results), ['in'])
   clock.set(startOfToday + DAY_MS) // a day later "in" has left the window too
   t.same((await app.leaderboard.page({ window: 'last_30_days' })).total, 0)
+})
+
+t.test('processes whose clocks straddle UTC midnight share the 30-day view, not rebuilding it back and forth', async (t) => {
+  const midnight = Math.ceil(NOW / DAY_MS) * DAY_MS
+  const app = await build(t, { clock: manualClock(midnight - 50) })
+  const at = (ms: number) => createLeaderboard({ redis: app.redis, clock: manualClock(ms), config: { PAGE_SIZE: 10 } })
+  const behind = at(midnight - 50)
+  const ahead = at(midnight + 50)
+  // A high score from the day that leaves the window at midnight: only the clock that passed midnight drops it.
+  const old = at(midnight - 30 * DAY_MS + 1000)
+  await old.submit([{ name: 'leaving', score: 999 }])
+  const rebuilds: string[] = []
+  const monitor = await app.redis.monitor()
+  t.teardown(() => monitor.disconnect())
+  monitor.on('monitor', (_time: string, args: string[]) => { if (args[0] === 'ZUNIONSTORE') rebuilds.push(args[1]!) })
+  for (let i = 0; i < 20; i++) {
+    await behind.submit([{ name: `b${i}`, score: i }])
+    await ahead.submit([{ name: `a${i}`, score: i }])
+    await behind.page({ window: 'last_30_days' })
+  }
+  const seen = await ahead.page({ window: 'last_30_days' })
+  t.equal(seen.total, 40, 'every submission of both clocks is on the view, the score that left the window is not')
+  t.notOk(names(seen.results).includes('leaving'))
+  // Once for the day before midnight, once for the day after; then never again (it used to flip at every call).
+  t.ok(rebuilds.length <= 2, `the view was rebuilt ${rebuilds.length} time(s), not once per call`)
 })
 
 t.test('a score only replaces the stored one when it is larger', async (t) => {

@@ -2,17 +2,26 @@
 // read from one consistent state. Scores are stored NEGATED (see redis-store.ts): ascending ZRANGE then lists
 // the highest score first and, among equal scores, names in ascending byte order.
 
+/** Length of the rolling window, in UTC days. */
+export const WINDOW_DAYS = 30
+
 /**
  * Applies submissions in order, answering each with the standing right after it was applied (so a batch means
  * exactly what the same submissions one by one would, with nobody else's write in between).
  * KEYS: 1 all-time set, 2 today's bucket, 3 day index, 4 30-day view, 5 view-day marker, 6.. dedupe keys.
  * ARGV: 1 day, 2 bucket TTL ms, 3 view TTL ms, 4 dedupe TTL ms, then per entry: name, -score,
  * dedupe key index (0: none).
- * Returns 'STALE' (nothing written) when the view was not built for today, so the caller rebuilds and retries;
- * else per entry: best (negated, '' if absent), all-time rank, 30-day rank (0 if absent), duplicate (0/1).
+ * Returns 'STALE' (nothing written) when the view was built for an earlier day (or is gone), so the caller
+ * rebuilds and retries; else per entry: best (negated, '' if absent), all-time rank, 30-day rank (0 if absent),
+ * duplicate (0/1).
+ * A view built for a later day (another process whose clock already passed midnight) is used as it is: views
+ * only move forward, so processes with slightly different clocks can't keep rebuilding it back and forth. An
+ * entry goes into such a view only if its day is inside that view's window.
  */
 export const SUBMIT = `
-if redis.call('GET', KEYS[5]) ~= ARGV[1] then return 'STALE' end
+local vd = tonumber(redis.call('GET', KEYS[5]))
+if not vd or vd < tonumber(ARGV[1]) then return 'STALE' end
+local inView = tonumber(ARGV[1]) > vd - ${WINDOW_DAYS}
 local n = (#ARGV - 4) / 3
 local out = {}
 local wrote = false
@@ -25,7 +34,7 @@ for i = 1, n do
     -- LT on negated scores = "keep the larger score"; new members are added either way.
     redis.call('ZADD', KEYS[1], 'LT', neg, name)
     redis.call('ZADD', KEYS[2], 'LT', neg, name)
-    redis.call('ZADD', KEYS[4], 'LT', neg, name)
+    if inView then redis.call('ZADD', KEYS[4], 'LT', neg, name) end
     wrote = true
   end
   local best = redis.call('ZSCORE', KEYS[1], name)
@@ -49,10 +58,11 @@ return out
 /**
  * (Re)builds the 30-day view for a day as the MIN-union (= best score) of the day buckets in the window.
  * KEYS: 1 view, 2 view-day marker, 3.. the window's day buckets. ARGV: 1 day, 2 view TTL ms, 3 '1' to force.
- * Returns how many buckets went into it, or -1 when the view was already built for that day.
+ * Returns how many buckets went into it, or -1 when the view was already built for that day or a later one.
  */
 export const REBUILD_VIEW = `
-if ARGV[3] ~= '1' and redis.call('GET', KEYS[2]) == ARGV[1] then return -1 end
+local built = tonumber(redis.call('GET', KEYS[2]))
+if ARGV[3] ~= '1' and built and built >= tonumber(ARGV[1]) then return -1 end
 local args = { 'ZUNIONSTORE', KEYS[1], 0 }
 for i = 3, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then args[#args + 1] = KEYS[i] end
@@ -79,7 +89,7 @@ return count
  * {'OK', total, start, firstRank, items, aroundStart (-1: none), aroundFirstRank, aroundItems}.
  */
 export const PAGE = `
-if KEYS[2] and redis.call('GET', KEYS[2]) ~= ARGV[4] then return { 'STALE' } end
+if KEYS[2] and (tonumber(redis.call('GET', KEYS[2])) or -1) < tonumber(ARGV[4]) then return { 'STALE' } end
 local total = redis.call('ZCARD', KEYS[1])
 local page, size = tonumber(ARGV[1]), tonumber(ARGV[2])
 local start = (page - 1) * size
@@ -105,7 +115,7 @@ return { 'OK', total, start, first, items, aroundStart, aroundFirst, around }
  * Returns {'STALE'} | {'NONAME'} | {'OK', score (negated), rank}.
  */
 export const PLAYER = `
-if KEYS[2] and redis.call('GET', KEYS[2]) ~= ARGV[2] then return { 'STALE' } end
+if KEYS[2] and (tonumber(redis.call('GET', KEYS[2])) or -1) < tonumber(ARGV[2]) then return { 'STALE' } end
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not s then return { 'NONAME' } end
 return { 'OK', s, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. s) + 1 }

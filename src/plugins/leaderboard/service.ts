@@ -3,10 +3,11 @@ import type { Clock } from '../../clock.js'
 import type { Config } from '../../config.js'
 import { InvalidArgumentError, NotFoundError } from '../../errors.js'
 import { BOARDS_KEY, keys, withScripts } from './redis-store.js'
+import { WINDOW_DAYS } from './scripts.js'
 
 export const DAY_MS = 86_400_000
 /** The 30-day board covers today and the previous 29 UTC days. */
-export const WINDOW_DAYS = 30
+export { WINDOW_DAYS }
 export const MAX_SCORE = 4_294_967_295
 export const DEFAULT_BOARD = 'default'
 export const MAX_NAME_LENGTH = 128
