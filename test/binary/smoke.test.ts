@@ -25,8 +25,17 @@ t.test('the single executable serves both doors on the embedded default and stop
   const dir = await tempDir(t, 'playfield-binary-')
   const bin = join(dir, 'playfield')
   await copyFile(BINARY, bin)
-  const help = await new Promise<string>((resolve) => execFile(bin, ['users', 'import', '--help'], (_e, out) => resolve(out)))
-  t.match(help, /Usage: playfield users import/)
+  type Ran = { code: number, out: string, err: string }
+  const run = (args: string[], env: Record<string, string> = {}) => new Promise<Ran>(
+    (resolve) => execFile(bin, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
+      (e, out, err) => resolve({ code: e ? Number(e.code ?? 1) : 0, out, err })))
+  // Every subcommand is in the bundle (a missing lazy import would only show when that command runs).
+  for (const args of [['serve'], ['worker'], ['accounts', 'add'], ['tokens', 'create'], ['tokens', 'revoke'], ['scores', 'submit'],
+    ['leaderboard', 'show'], ['users', 'import'], ['users', 'export'], ['sessions', 'simulate'], ['ads', 'simulate'], ['shapes']]) {
+    const help = await run([...args, '--help'])
+    t.equal(help.code, 0, `${args.join(' ')} --help`)
+    t.match(help.out, new RegExp(`Usage: playfield ${args.join(' ')}`))
+  }
 
   const httpPort = await freePort()
   const grpcPort = await freePort()
@@ -54,6 +63,16 @@ t.test('the single executable serves both doors on the embedded default and stop
   t.equal(status, 'SERVING', 'grpc.health.v1 Check("") is SERVING')
   t.equal((await fetch(`http://127.0.0.1:${httpPort}/docs/json`)).status, 200, 'OpenAPI document from the binary')
   t.equal((await fetch(`http://127.0.0.1:${httpPort}/`)).status, 200, 'live page from the binary')
+
+  // Client subcommands from the same binary against it: REST (ads), and a failure with its one-line reason.
+  const url = `http://127.0.0.1:${httpPort}`
+  const ads = await run(['ads', 'simulate', '--users', 'Jack', '--sdk', '1.0', '--requests', '20', '--fill', '1'],
+    { PLAYFIELD_URL: url })
+  t.equal(ads.code, 0, ads.err)
+  t.match(ads.out, /Jack/)
+  const refused = await run(['leaderboard', 'show'], { PLAYFIELD_URL: url, PLAYFIELD_USER: 'nobody', PLAYFIELD_PASSWORD: 'wrong-password' })
+  t.not(refused.code, 0, 'a refused command exits non-zero')
+  t.match(refused.err, /^playfield: .+\n$/, 'with one line saying why')
 
   const redisPid = await new Promise<number>((resolve) => execFile('pgrep', ['-f', `redis-server.*--dir ${dir}`], (_e, out) =>
     resolve(Number(out.trim().split('\n').pop()))))
