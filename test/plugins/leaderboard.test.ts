@@ -193,6 +193,18 @@ t.test('boards are named and independent; the default board is "default"', async
   ])
 })
 
+t.test('a submission that would create more than MAX_BOARDS boards is refused and writes nothing', async (t) => {
+  const app = await build(t, { clock: manualClock(NOW), config: { MAX_BOARDS: '2' } })
+  await app.leaderboard.submit([{ name: 'x', score: 1 }])
+  await app.leaderboard.submit([{ name: 'x', score: 1 }], 'season-1')
+  await t.rejects(app.leaderboard.submit([{ name: 'x', score: 1 }], 'season-2'),
+    { name: 'InvalidArgumentError', message: 'board season-2 would be more than MAX_BOARDS (2) boards' })
+  t.same(await app.redis.keys('lb:{season-2}:*'), [])
+  t.same(await app.redis.smembers('lb:boards').then(b => b.sort()), ['default', 'season-1'])
+  await app.leaderboard.submit([{ name: 'y', score: 2 }], 'season-1')
+  t.equal((await app.leaderboard.page({ board: 'season-1' })).total, 2, 'existing boards still take scores')
+})
+
 t.test('deletePlayer removes a player from every board and both windows', async (t) => {
   const { lb } = await fixture(t)
   await lb.submit([{ name: 'kiki', score: 1 }], 'other')

@@ -8,6 +8,11 @@ import { WINDOW_DAYS } from './scripts.js'
 export const DAY_MS = 86_400_000
 /** The 30-day board covers today and the previous 29 UTC days. */
 export { WINDOW_DAYS }
+
+const ADD_BOARD = `if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1`
 export const MAX_SCORE = 4_294_967_295
 export const DEFAULT_BOARD = 'default'
 export const MAX_NAME_LENGTH = 128
@@ -112,7 +117,7 @@ function records (items: string[], start: number, firstRank: number): BoardRecor
 
 const label = (window: Window) => window === 'all_time' ? 'all-time' : 'last-30-days'
 
-export interface LeaderboardDeps { redis: Redis, clock: Clock, config: Pick<Config, 'PAGE_SIZE'> }
+export interface LeaderboardDeps { redis: Redis, clock: Clock, config: Pick<Config, 'PAGE_SIZE'> & Partial<Pick<Config, 'MAX_BOARDS'>> }
 
 export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
   const r = withScripts(redis)
@@ -155,7 +160,9 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
     const board = checkBoard(boardName)
     if (entries.length === 0) return []
     if (!knownBoards.has(board)) {
-      await redis.sadd(BOARDS_KEY, board)
+      // Every board is kept (and maintained) until deleted, so clients can't make us keep an unbounded number.
+      const added = await redis.eval(ADD_BOARD, 1, BOARDS_KEY, board, config.MAX_BOARDS ?? 1000)
+      if (added !== 1) throw new InvalidArgumentError(`board ${board} would be more than MAX_BOARDS (${config.MAX_BOARDS ?? 1000}) boards`)
       knownBoards.add(board)
     }
     const k = keysOf(board)
