@@ -12,6 +12,8 @@ export type UsersStub = Client & {
   SendUserInfo (req: object, md: Metadata, opts: object, cb: (err: any, res: IngestReply) => void): void
   SendUserInfoClientStream (md: Metadata, opts: object, cb: (err: any, res: IngestReply) => void):
   ClientWritableStream<object>
+  SendUserBatchStream (md: Metadata, opts: object, cb: (err: any, res: IngestReply) => void):
+  ClientWritableStream<object>
 }
 
 /** Builds the app on the test file's Redis after emptying it, so each test starts with no users and no jobs. */
@@ -48,6 +50,21 @@ Promise<IngestReply> {
   })
   for (const r of records) {
     if (!call.write(r)) await new Promise(resolve => { call.once('drain', resolve); call.once('status', resolve) })
+  }
+  call.end()
+  return await reply
+}
+
+/** Sends the records on one SendUserBatchStream, `perMessage` users per message, honouring drain. */
+export async function sendBatchStream (client: UsersStub, records: object[], perMessage: number,
+  md = new Metadata(), ms = 30_000): Promise<IngestReply> {
+  let call!: ClientWritableStream<object>
+  const reply = new Promise<IngestReply>((resolve, reject) => {
+    call = client.SendUserBatchStream(md, { deadline: deadline(ms) }, (err, res) => err ? reject(err) : resolve(res))
+  })
+  for (let i = 0; i < records.length; i += perMessage) {
+    const message = { users: records.slice(i, i + perMessage) }
+    if (!call.write(message)) await new Promise(resolve => { call.once('drain', resolve); call.once('status', resolve) })
   }
   call.end()
   return await reply

@@ -20,6 +20,10 @@ export interface ImportOptions {
   cert?: string
   key?: string
   unary?: boolean
+  /** The original SendUserInfoClientStream (one user per message) instead of SendUserBatchStream. */
+  compat?: boolean
+  /** Users per SendUserBatchStream message. */
+  batchSize?: number
   /** Deadline of one file's stream (or of each unary call), in ms. */
   timeoutMs?: number
   /** Unary calls in flight at once. */
@@ -44,7 +48,12 @@ type UsersClient = Client & {
   SendUserInfo (req: object, md: Metadata, opts: object, cb: (err: Error | null, res: IngestReply) => void): void
   SendUserInfoClientStream (md: Metadata, opts: object, cb: (err: Error | null, res: IngestReply) => void):
   ClientWritableStream<object>
+  SendUserBatchStream (md: Metadata, opts: object, cb: (err: Error | null, res: IngestReply) => void):
+  ClientWritableStream<object>
 }
+
+/** Users per SendUserBatchStream message by default: ~20 KB messages, far below the 4 MiB limit. */
+export const DEFAULT_BATCH_SIZE = 100
 
 /** Files named on the command line, and the *.json files inside named folders (recursively), in name order. */
 export async function listJsonFiles (paths: string[]): Promise<string[]> {
@@ -90,23 +99,32 @@ function waitWritable (call: ClientWritableStream<object>, finished: () => boole
   })
 }
 
+/**
+ * One client stream for a file: SendUserBatchStream with `perMessage` users per message, or (perMessage 0) the
+ * original SendUserInfoClientStream with one user per message.
+ */
 async function sendStream (client: UsersClient, md: Metadata, timeoutMs: number,
-  records: Array<Record<string, unknown>>, onSent: (n: number) => void): Promise<IngestReply> {
+  records: Array<Record<string, unknown>>, perMessage: number, onSent: (n: number) => void): Promise<IngestReply> {
   const state = { finished: false }
   let call!: ClientWritableStream<object>
   const result = new Promise<IngestReply>((resolve, reject) => {
-    call = client.SendUserInfoClientStream(md, { deadline: Date.now() + timeoutMs }, (err, res) => {
+    const done = (err: Error | null, res: IngestReply) => {
       state.finished = true
       if (err) reject(err)
       else resolve(res)
-    })
+    }
+    const opts = { deadline: Date.now() + timeoutMs }
+    call = perMessage > 0 ? client.SendUserBatchStream(md, opts, done) : client.SendUserInfoClientStream(md, opts, done)
   })
   // Honour write()/'drain': queuing a whole large file unsent makes grpc-js crawl (see STYLE.md).
-  for (let i = 0; i < records.length && !state.finished; i++) {
-    if (!call.write(toUserRequest(records[i]!))) await waitWritable(call, () => state.finished)
-    if (i % 100 === 99) onSent(100)
+  const step = Math.max(1, perMessage)
+  for (let i = 0; i < records.length && !state.finished; i += step) {
+    const message = perMessage > 0
+      ? { users: records.slice(i, i + step).map(toUserRequest) }
+      : toUserRequest(records[i]!)
+    if (!call.write(message)) await waitWritable(call, () => state.finished)
+    onSent(Math.min(step, records.length - i))
   }
-  onSent(records.length % 100)
   call.end()
   return await result
 }
@@ -170,7 +188,8 @@ export async function importUsers (opts: ImportOptions): Promise<FileReport[]> {
         ? { status: true, message: 'no records', received: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [], jobs: 0 }
         : opts.unary
           ? await sendUnary(client, md, timeoutMs, opts.concurrency ?? 32, records, onSent)
-          : await sendStream(client, md, timeoutMs, records, onSent)
+          : await sendStream(client, md, timeoutMs, records,
+            opts.compat ? 0 : Math.max(1, opts.batchSize ?? DEFAULT_BATCH_SIZE), onSent)
       bar?.stop()
       const report: FileReport = {
         file,
@@ -238,7 +257,7 @@ export async function exportUsers (opts: ExportOptions): Promise<ExportStatus> {
   throw new Error(`export job ${id} did not finish in time (are workers running?)`)
 }
 
-type ImportFlags = ClientOptions & { unary?: boolean, timeout: string }
+type ImportFlags = ClientOptions & { unary?: boolean, compat?: boolean, batchSize: string, timeout: string }
 
 export function registerUsersCommands (program: Command): Command {
   const users = program.command('users').description('user ingest: import JSON files over gRPC, export all users')
@@ -246,10 +265,16 @@ export function registerUsersCommands (program: Command): Command {
   addClientOptions(users.command('import'))
     .description('stream users from JSON files (or folders of them) to the Users gRPC service')
     .argument('<paths...>', 'JSON files or folders')
+    .option('--batch-size <n>', 'users per SendUserBatchStream message', String(DEFAULT_BATCH_SIZE))
+    .option('--compat', 'the original SendUserInfoClientStream (one user per message) instead of SendUserBatchStream')
     .option('--unary', 'one SendUserInfo call per user instead of one client stream per file')
     .option('--timeout <ms>', 'deadline per file stream or unary call', '300000')
     .action(async (paths: string[], o: ImportFlags) => {
-      const reports = await importUsers({ ...o, paths, timeoutMs: Number(o.timeout) })
+      const batchSize = Number(o.batchSize)
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+        throw new Error('--batch-size must be an integer from 1 to 10000')
+      }
+      const reports = await importUsers({ ...o, paths, batchSize, timeoutMs: Number(o.timeout) })
       const sum = (k: keyof FileReport) => reports.reduce((n, r) => n + (r[k] as number), 0)
       process.stdout.write(`total: ${reports.length} files, read ${sum('read')}, sent ${sum('sent')}, ` +
         `accepted ${sum('accepted')}, duplicates ${sum('duplicates')}, rejected ${sum('rejected')}\n`)

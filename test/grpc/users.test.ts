@@ -1,6 +1,6 @@
 import t from 'tap'
 import { status } from '@grpc/grpc-js'
-import { bearer, freshApp, ingestIdle, sendOne, sendStream, user, usersClient } from '../users-helpers.js'
+import { bearer, freshApp, ingestIdle, sendBatchStream, sendOne, sendStream, user, usersClient } from '../users-helpers.js'
 
 t.test('SendUserInfo queues one valid user and the worker stores it', async (t) => {
   const app = await freshApp(t, { config: { USERS_REQUIRE_AUTH: 'false' } })
@@ -66,6 +66,51 @@ t.test('the client stream rejects invalid records by index and queues the valid 
   t.same(page.users.map(u => u.email), ['user10@example.com', 'user13@example.com', 'user15@example.com'])
   t.equal(page.users[0]!.last_name, 'Changed')
   t.same(await app.users.stats().then(s => ({ inserted: s.inserted, updated: s.updated })), { inserted: 3, updated: 1 })
+})
+
+t.test('SendUserBatchStream counts and indexes records across its messages like the single-record stream', async (t) => {
+  const app = await freshApp(t, { config: { USERS_REQUIRE_AUTH: 'false', USERS_BATCH_SIZE: '3' } })
+  const client = usersClient(t, app)
+  const records = [
+    user(40), user(41, { email: 'bad' }), user(42), // message 1
+    user(43), user(40), user(44, { ip_address: 'x' }), // message 2: a duplicate of record 0, an invalid ip
+    user(45, { user_name: '' }), user(46), user(47) // message 3
+  ]
+  const reply = await sendBatchStream(client, records, 3)
+  t.same({ ...reply, message: undefined }, {
+    status: true,
+    message: undefined,
+    received: 9,
+    accepted: 5,
+    duplicates: 1,
+    rejected: 3,
+    errors: [
+      { index: 1, message: 'email "bad" is not a valid address' },
+      { index: 5, message: 'ip_address "x" is not an IPv4 or IPv6 address' },
+      { index: 6, message: 'user_name is required' }
+    ],
+    jobs: 2
+  })
+  await ingestIdle(app)
+  const page = await app.users.list(undefined, 100)
+  t.same(page.users.map(u => u.email), [40, 42, 43, 46, 47].map(i => `user${i}@example.com`))
+})
+
+t.test('SendUserBatchStream queues 5,000 users in messages of 250 with several batches in flight', async (t) => {
+  const app = await freshApp(t, { config: { USERS_REQUIRE_AUTH: 'false', USERS_BATCH_SIZE: '100' } })
+  const records = Array.from({ length: 5000 }, (_, i) => user(5000 + i))
+  const reply = await sendBatchStream(usersClient(t, app), records, 250)
+  t.same({ accepted: reply.accepted, jobs: reply.jobs }, { accepted: 5000, jobs: 50 })
+  await ingestIdle(app)
+  t.equal((await app.users.stats()).stored, 5000)
+})
+
+t.test('SendUserBatchStream needs the token when USERS_REQUIRE_AUTH is on', async (t) => {
+  const app = await freshApp(t)
+  const client = usersClient(t, app)
+  await t.rejects(sendBatchStream(client, [user(50)], 10), { code: status.UNAUTHENTICATED })
+  const token = await app.auth.issueToken('admin')
+  t.equal((await sendBatchStream(client, [user(50), user(51)], 10, bearer(token))).accepted, 2)
 })
 
 t.test('the same users sent again are stored once and counted unchanged', async (t) => {
