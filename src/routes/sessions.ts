@@ -41,7 +41,12 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: StartsQuerySchema,
       response: { 200: StartsByCountrySchema, ...errors }
     }
-  }, async (request) => await sessions.startsByCountry(request.params.hours, request.query.limit))
+  }, async (request, reply) => {
+    // Already JSON (the service renders it from pre-rendered parts): a string with a JSON content type is sent as
+    // is, the schema above still documents it.
+    const body = await sessions.startsByCountryJson(request.params.hours, request.query.limit)
+    return await reply.type('application/json; charset=utf-8').send(body as never)
+  })
 }
 
 export default sessionsRoutes

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { build, privateRedis } from '../helper.js'
 import { sessionsContract } from './sessions/contract.js'
-import { bucketKey, doneKey, sessionKey } from '../../src/plugins/sessions/redis-store.js'
-import { hourOf } from '../../src/plugins/sessions/store.js'
+import { dayBucketKey, doneKey, sessionKey } from '../../src/plugins/sessions/redis-store.js'
+import { dayOf } from '../../src/plugins/sessions/store.js'
 
 sessionsContract(t, {
   async app (t, clock) {
@@ -13,9 +13,9 @@ sessionsContract(t, {
     const [session, completed, start] = await Promise.all([
       app.redis.pexpiretime(sessionKey(s.sessionId)),
       app.redis.pexpiretime(doneKey(s.playerId)),
-      app.redis.pexpiretime(bucketKey(hourOf(s.startUs), s.country))
+      app.redis.pexpiretime(dayBucketKey(dayOf(s.startUs), s.country))
     ])
     return { session, completed, start }
   },
-  startExpiry: 'hour-bucket'
+  startExpiry: 'event'
 })

@@ -4,7 +4,7 @@ import { UnavailableError } from '../../errors.js'
 import {
   REJECT, HOUR_US, RETENTION_MS, expiryMs, hourOf,
   type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartedSession,
-  type StartsByCountry, planWindow
+  type StartsJson, planWindow, renderCountries
 } from './store.js'
 
 // Cassandra layout. Times are bigint microseconds (the timestamp type keeps only milliseconds). Every row carries
@@ -201,7 +201,7 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
     })
   }
 
-  async function startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsByCountry> {
+  async function startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsJson> {
     return await run(async () => {
       const hours: number[] = []
       for (let h = hourOf(untilUs); h >= hourOf(sinceUs); h--) hours.push(h)
@@ -220,7 +220,7 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
         (await client.execute(CQL.starts, [hour, country, sinceUs, untilUs, take], options)).rows
           .map((r): StartedSession => ({ sessionId: r.session_id, playerId: r.player_id, tsUs: num(r.ts_us) })))
       wanted.forEach(({ country }, i) => { result.countries[country]?.sessions.push(...(lists[i] ?? [])) })
-      return result
+      return renderCountries(result)
     })
   }
 

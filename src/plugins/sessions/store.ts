@@ -1,9 +1,11 @@
 // The storage contract of player sessions. Two implementations (redis-store.ts, cassandra-store.ts) pass one
 // contract test suite (test/plugins/sessions/contract.ts); the service validates and the store only stores.
+import { formatTimestamp } from './timestamps.js'
 
 export const RETENTION_MS = 365 * 24 * 3600 * 1000
 export const HOUR_MS = 3600 * 1000
 export const HOUR_US = HOUR_MS * 1000
+export const DAY_US = 24 * HOUR_US
 
 export type EventKind = 'start' | 'end'
 
@@ -35,6 +37,13 @@ export interface StartsByCountry {
   countries: Record<string, { count: number, sessions: StartedSession[] }>
 }
 
+/**
+ * A window answer with its `countries` member already rendered as JSON text (countries in code order, each
+ * `{"count":n,"sessions":[…]}`). The answer can carry thousands of sessions: the Redis store keeps each one
+ * pre-rendered and hands the text over, so no object is built per session on the way out.
+ */
+export interface StartsJson { total: number, countriesJson: string }
+
 export interface SessionStore {
   /**
    * Stores each event atomically (all of its rows or none), in order, and returns one outcome per event.
@@ -45,9 +54,9 @@ export interface SessionStore {
   completed (playerId: string, limit: number, nowMs: number): Promise<CompletedSession[]>
   /**
    * Sessions started in (sinceUs, untilUs], per country: exact counts, the newest `limit` per country
-   * (ties: session id descending). Served from hour buckets.
+   * (ties: session id descending). Served from time buckets.
    */
-  startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsByCountry>
+  startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsJson>
 }
 
 export interface WindowCell { hour: number, country: string }
@@ -77,8 +86,23 @@ export function planWindow (cells: WindowCell[], counts: number[], limit: number
   return { result, wanted }
 }
 
+/** One listed session of a window answer as JSON, exactly as GET /start_players_events sends it. */
+export const startedJson = (sessionId: string, playerId: string, tsUs: number) =>
+  `{"session_id":${JSON.stringify(sessionId)},"player_id":${JSON.stringify(playerId)},"ts":"${formatTimestamp(tsUs)}"}`
+
+/** The `countries` JSON of a window answer from its objects (stores that don't keep starts pre-rendered). */
+export function renderCountries (found: StartsByCountry): StartsJson {
+  const parts = Object.keys(found.countries).sort().map((cc) => {
+    const { count, sessions } = found.countries[cc]!
+    return `"${cc}":{"count":${count},"sessions":[${sessions.map(s => startedJson(s.sessionId, s.playerId, s.tsUs)).join(',')}]}`
+  })
+  return { total: found.total, countriesJson: `{${parts.join(',')}}` }
+}
+
 /** Hour bucket (hours since the epoch) of a time in microseconds. */
 export const hourOf = (us: number) => Math.floor(us / HOUR_US)
+/** Day bucket (UTC days since the epoch) of a time in microseconds. */
+export const dayOf = (us: number) => Math.floor(us / DAY_US)
 
 /**
  * Unix ms at which a row written for an event at `tsUs` expires: the first millisecond not before ts + 365 days
