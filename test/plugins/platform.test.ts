@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Metadata, status, type Client } from '@grpc/grpc-js'
-import { build, deadline, grpcClient, privateRedis } from '../helper.js'
+import { build, deadline, grpcClient, privateRedis, testConfig } from '../helper.js'
 import { HealthClient } from '../../src/grpc/health-client.js'
 import { InvalidArgumentError } from '../../src/errors.js'
 
@@ -204,4 +204,38 @@ t.test('GET /metrics counts gRPC calls by method and status code', async (t) => 
   t.match(body, /playfield_grpc_requests_total\{method="\/grpc\.health\.v1\.Health\/Check",code="NOT_FOUND"\} 1/)
   const histogram = 'playfield_grpc_request_duration_seconds_count'
   t.match(body, new RegExp(`${histogram}\\{method="/grpc\\.health\\.v1\\.Health/Check",code="OK"\\} 1`))
+})
+
+t.test('an unexpected gRPC handler fault is INTERNAL without internals, logged with the call\'s correlation id', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { loadSync } = await import('@grpc/proto-loader')
+  const { loadPackageDefinition } = await import('@grpc/grpc-js')
+  const { options, default: appPlugin } = await import('../../src/app.js')
+  const lines: Array<Record<string, unknown>> = []
+  const config = await testConfig({ LOG_LEVEL: 'info' })
+  const opts = options(config)
+  const stream = { write: (l: string) => lines.push(JSON.parse(l)) }
+  const fastify = Fastify({ ...opts, logger: { ...(opts.logger as object), stream } })
+  t.teardown(() => fastify.close())
+  await fastify.register(appPlugin, { config })
+  const packageDefinition = loadSync(fileURLToPath(new URL('../../bench/echo.proto', import.meta.url)), { keepCase: true })
+  const Echo = (loadPackageDefinition(packageDefinition) as any).bench.Echo
+  fastify.grpc.addService(Echo.service, {
+    Echo (call: NodeJS.EventEmitter) { call.on('data', () => call.emit('error', new Error('secret detail of a fault'))) }
+  }, { name: 'bench.Echo', packageDefinition })
+  await fastify.ready()
+  const client = grpcClient<any>(t, fastify, Echo)
+  const md = new Metadata()
+  md.set('x-correlation-id', 'fault-corr-1')
+  const call = client.Echo(md, { deadline: deadline() })
+  const err = await new Promise<any>((resolve) => {
+    call.on('error', resolve)
+    call.on('data', () => {})
+    call.write({ name: 'x', score: 1 })
+  })
+  t.equal(err.code, status.INTERNAL)
+  t.equal(err.details, 'internal error')
+  const logged = lines.find(l => l.msg === 'unexpected error in grpc handler')
+  t.equal(logged?.correlationId, 'fault-corr-1')
+  t.equal(logged?.details, 'secret detail of a fault', 'the details go to the log, not to the client')
 })

@@ -1,5 +1,6 @@
 import { ServerInterceptingCall, status as GrpcStatus, type ServerInterceptor, type ServiceDefinition } from '@grpc/grpc-js'
 import type { FastifyBaseLogger } from 'fastify'
+import { correlationIdOf } from './context.js'
 
 const MALFORMED = Symbol('malformed-message')
 
@@ -32,23 +33,31 @@ export function tolerantDeserializers (definition: ServiceDefinition): ServiceDe
  * Domain errors were already mapped by the handler helpers (src/grpc/handlers.ts) through src/errors.ts.
  */
 export function errorInterceptor (log: FastifyBaseLogger): ServerInterceptor {
-  return (methodDescriptor, call) => new ServerInterceptingCall(call, {
-    start (next) {
-      next({
-        onReceiveMessage (message, msgNext) {
-          if (message && typeof message === 'object' && MALFORMED in message) {
-            return call.sendStatus({ code: GrpcStatus.INVALID_ARGUMENT, details: 'malformed request message: not a valid protobuf encoding of the request type' })
+  return (methodDescriptor, call) => {
+    let correlationId = ''
+    return new ServerInterceptingCall(call, {
+      start (next) {
+        next({
+          onReceiveMetadata (metadata, mdNext) {
+            // The context interceptor (outermost) has already put the call's correlation id there.
+            correlationId = correlationIdOf(metadata)
+            mdNext(metadata)
+          },
+          onReceiveMessage (message, msgNext) {
+            if (message && typeof message === 'object' && MALFORMED in message) {
+              return call.sendStatus({ code: GrpcStatus.INVALID_ARGUMENT, details: 'malformed request message: not a valid protobuf encoding of the request type' })
+            }
+            msgNext(message)
           }
-          msgNext(message)
+        })
+      },
+      sendStatus (status, next) {
+        if (status.code === GrpcStatus.UNKNOWN || status.code === GrpcStatus.INTERNAL) {
+          log.error({ correlationId, method: methodDescriptor.path, details: status.details }, 'unexpected error in grpc handler')
+          return next({ ...status, code: GrpcStatus.INTERNAL, details: 'internal error' })
         }
-      })
-    },
-    sendStatus (status, next) {
-      if (status.code === GrpcStatus.UNKNOWN || status.code === GrpcStatus.INTERNAL) {
-        log.error({ method: methodDescriptor.path, details: status.details }, 'unexpected error in grpc handler')
-        return next({ ...status, code: GrpcStatus.INTERNAL, details: 'internal error' })
+        next(status)
       }
-      next(status)
-    }
-  })
+    })
+  }
 }
