@@ -1,8 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Metadata, type Client, type ClientWritableStream } from '@grpc/grpc-js'
-import { addClientOptions, grpcCredentials, type ClientOptions } from './options.js'
+import { Metadata, status, type Client, type ClientWritableStream } from '@grpc/grpc-js'
+import { addClientOptions, basicHeader, grpcCredentials, rest, table, type ClientOptions } from './options.js'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { usersProto } from '../grpc/services/users.js'
@@ -29,6 +29,8 @@ export interface ImportOptions {
   /** Unary calls in flight at once. */
   concurrency?: number
   out?: NodeJS.WritableStream & { isTTY?: boolean }
+  /** Off a TTY: a progress line after this many more records sent (or a second), default 10,000. */
+  progressEvery?: number
 }
 
 export interface FileReport {
@@ -157,6 +159,24 @@ async function sendUnary (client: UsersClient, md: Metadata, timeoutMs: number, 
   }
 }
 
+/**
+ * Progress for logs and pipes (no TTY): "<file>: sent n/total" each time another `every` records went out, at
+ * least once a second in between, and when the file is all sent.
+ */
+function plainProgress (out: NodeJS.WritableStream, file: string, total: number, every = 10_000) {
+  let sent = 0
+  let nextMark = every
+  let lastAt = Date.now()
+  return (n: number) => {
+    sent += n
+    const marked = sent >= nextMark
+    while (nextMark <= sent) nextMark += every
+    if (!marked && sent < total && Date.now() - lastAt < 1000) return
+    lastAt = Date.now()
+    out.write(`${file}: sent ${sent}/${total}\n`)
+  }
+}
+
 export function formatReport (r: FileReport): string {
   const cut = r.salvaged > 0 ? ' (cut off: salvaged the complete records)' : ''
   return `${r.file}: read ${r.read}, salvaged ${r.salvaged}${cut}, sent ${r.sent}, accepted ${r.accepted}, ` +
@@ -183,13 +203,24 @@ export async function importUsers (opts: ImportOptions): Promise<FileReport[]> {
       // One file at a time in memory: the original's files are small; the stream to the server is bounded anyway.
       const { records, intact } = salvageRecords(await readFile(file, 'utf8'))
       bar?.start(records.length, 0, { file })
-      const onSent = (n: number) => bar?.increment(n)
-      const reply = records.length === 0
-        ? { status: true, message: 'no records', received: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [], jobs: 0 }
-        : opts.unary
-          ? await sendUnary(client, md, timeoutMs, opts.concurrency ?? 32, records, onSent)
-          : await sendStream(client, md, timeoutMs, records,
-            opts.compat ? 0 : Math.max(1, opts.batchSize ?? DEFAULT_BATCH_SIZE), onSent)
+      const onSent = bar
+        ? (n: number) => bar.increment(n)
+        : plainProgress(out, file, records.length, opts.progressEvery)
+      let reply: IngestReply
+      try {
+        reply = records.length === 0
+          ? { status: true, message: 'no records', received: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [], jobs: 0 }
+          : opts.unary
+            ? await sendUnary(client, md, timeoutMs, opts.concurrency ?? 32, records, onSent)
+            : await sendStream(client, md, timeoutMs, records,
+              opts.compat ? 0 : Math.max(1, opts.batchSize ?? DEFAULT_BATCH_SIZE), onSent)
+      } catch (err) {
+        // "14 UNAVAILABLE: No connection established…" → "<file>: UNAVAILABLE: No connection established…"
+        const e = err as { code?: number, details?: string, message: string }
+        throw new Error(`${file}: ${e.code !== undefined && e.details !== undefined
+          ? `${status[e.code] ?? e.code}: ${e.details}`
+          : e.message}`, { cause: err })
+      }
       bar?.stop()
       const report: FileReport = {
         file,
@@ -257,7 +288,24 @@ export async function exportUsers (opts: ExportOptions): Promise<ExportStatus> {
   throw new Error(`export job ${id} did not finish in time (are workers running?)`)
 }
 
-type ImportFlags = ClientOptions & { unary?: boolean, compat?: boolean, batchSize: string, timeout: string }
+type ImportFlags = ClientOptions & {
+  unary?: boolean, compat?: boolean, batchSize: string, progressEvery: string, timeout: string
+}
+
+interface DeadLetterRow {
+  queue: string
+  id: string
+  name: string
+  failed_reason: string
+  attempts_made: number
+  failed_at: number | null
+}
+
+const positiveInt = (flag: string, v: string, max: number) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${flag} must be an integer from 1 to ${max}`)
+  return n
+}
 
 export function registerUsersCommands (program: Command): Command {
   const users = program.command('users').description('user ingest: import JSON files over gRPC, export all users')
@@ -268,23 +316,61 @@ export function registerUsersCommands (program: Command): Command {
     .option('--batch-size <n>', 'users per SendUserBatchStream message', String(DEFAULT_BATCH_SIZE))
     .option('--compat', 'the original SendUserInfoClientStream (one user per message) instead of SendUserBatchStream')
     .option('--unary', 'one SendUserInfo call per user instead of one client stream per file')
+    .option('--progress-every <n>', 'without a TTY: a progress line every n records (and at least every second)', '10000')
     .option('--timeout <ms>', 'deadline per file stream or unary call', '300000')
     .action(async (paths: string[], o: ImportFlags) => {
-      const batchSize = Number(o.batchSize)
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-        throw new Error('--batch-size must be an integer from 1 to 10000')
-      }
-      const reports = await importUsers({ ...o, paths, batchSize, timeoutMs: Number(o.timeout) })
+      const batchSize = positiveInt('--batch-size', o.batchSize, 10_000)
+      const progressEvery = positiveInt('--progress-every', o.progressEvery, 1e9)
+      const reports = await importUsers({ ...o, paths, batchSize, progressEvery, timeoutMs: Number(o.timeout) })
       const sum = (k: keyof FileReport) => reports.reduce((n, r) => n + (r[k] as number), 0)
       process.stdout.write(`total: ${reports.length} files, read ${sum('read')}, sent ${sum('sent')}, ` +
         `accepted ${sum('accepted')}, duplicates ${sum('duplicates')}, rejected ${sum('rejected')}\n`)
-      if (reports.some(r => !r.status)) process.exitCode = 1
+      const failed = reports.filter(r => !r.status)
+      if (failed.length > 0) {
+        const first = failed[0]!
+        const why = first.errors[0] ? ` (record ${first.errors[0].index}: ${first.errors[0].message})` : ''
+        throw new Error(`import failed: ${failed.length} of ${reports.length} files had no record accepted, ` +
+          `first ${first.file}${why}`)
+      }
     })
   addClientOptions(users.command('export'))
     .description('write all stored users to the server\'s USERS_EXPORT_PATH and wait for it')
     .option('--timeout <ms>', 'how long to wait for the export', '300000')
     .action(async (o: ClientOptions & { timeout: string }) => {
       await exportUsers({ url: o.url, user: o.user ?? 'admin', password: o.password, timeoutMs: Number(o.timeout) })
+    })
+
+  // Dead letters of every queue of the app, through the admin REST endpoints (admin Basic credentials).
+  const deadLetters = users.command('dead-letters').description('jobs that failed for good: list and replay (admin)')
+  addClientOptions(deadLetters.command('list'))
+    .description('list dead letters, newest first (GET /admin/dead-letters)')
+    .option('--queue <name>', 'only this queue, e.g. users:q:ingest')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (o: ClientOptions & { queue?: string, limit: string }) => {
+      const q = new URLSearchParams({ limit: String(positiveInt('--limit', o.limit, 1000)) })
+      if (o.queue) q.set('queue', o.queue)
+      const res = await rest<{ dead_letters: DeadLetterRow[], total: number }>(o, 'GET', `/admin/dead-letters?${q}`,
+        { auth: basicHeader(o) })
+      const rows = res.dead_letters.map(d => [d.queue, d.id, d.name, d.attempts_made,
+        d.failed_at === null ? '' : new Date(d.failed_at).toISOString(), d.failed_reason.split('\n')[0]!.slice(0, 120)])
+      if (rows.length > 0) process.stdout.write(table(['queue', 'id', 'name', 'attempts', 'failed at', 'reason'], rows))
+      process.stdout.write(`${res.total} dead letter${res.total === 1 ? '' : 's'}` +
+        `${res.total > rows.length ? ` (${rows.length} shown)` : ''}\n`)
+    })
+  addClientOptions(deadLetters.command('replay'))
+    .description('move dead letters back to their queue with fresh attempts (POST /admin/dead-letters/replay)')
+    .argument('[ids...]', 'job ids to replay (looked up in every queue, or only in --queue)')
+    .option('--all', 'replay every dead letter (of --queue, or of every queue)')
+    .option('--queue <name>', 'only this queue, e.g. users:q:ingest')
+    .action(async (ids: string[], o: ClientOptions & { all?: boolean, queue?: string }) => {
+      if (o.all && ids.length > 0) throw new Error('give job ids or --all, not both')
+      if (!o.all && ids.length === 0) throw new Error('give job ids to replay, or --all')
+      const body = { ...(o.queue ? { queue: o.queue } : {}), ...(o.all ? {} : { ids }) }
+      const res = await rest<{ replayed: number }>(o, 'POST', '/admin/dead-letters/replay', { auth: basicHeader(o), body })
+      process.stdout.write(`replayed ${res.replayed}\n`)
+      if (!o.all && res.replayed < ids.length) {
+        throw new Error(`${ids.length - res.replayed} of ${ids.length} ids were not dead letters`)
+      }
     })
   return users
 }
