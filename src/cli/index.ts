@@ -10,7 +10,8 @@ import { registerSimulateCommands } from './simulate.js'
 
 const program = new Command('playfield')
   .description('playfield game backend: server, workers and clients')
-  .showHelpAfterError()
+  // Usage errors stay one line (commander's own "error: …"); --help shows the usage.
+  .showHelpAfterError(false)
 
 program.command('serve', { isDefault: true })
   .description('run the server: REST and gRPC (configuration from env, see .env.example)')

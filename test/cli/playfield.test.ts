@@ -31,6 +31,18 @@ t.test('every subcommand has --help', async (t) => {
   }
 })
 
+t.test('usage errors exit non-zero with one line saying what is wrong', async (t) => {
+  for (const [args, reason] of [
+    [['scores', 'submit'], "error: missing required argument 'name'"],
+    [['leaderboard', 'show', '--bogus'], "error: unknown option '--bogus'"],
+    [['accounts', 'add', 'x'], "error: required option '--new-password <password>' not specified"]
+  ] as Array<[string[], string]>) {
+    const r = await cli(args)
+    t.not(r.code, 0, args.join(' '))
+    t.equal(r.stderr, `${reason}\n`, args.join(' '))
+  }
+})
+
 t.test('accounts, tokens, scores and the leaderboard table work against a running server', async (t) => {
   const app = await build(t)
   await app.listen({ host: '127.0.0.1', port: 0 })
