@@ -4,7 +4,10 @@ import type { UpsertCounts } from '../plugins/users/redis-store.js'
 
 // Queue `users:q:ingest`: one job per batch of validated records (USERS_BATCH_SIZE, 500 by default).
 // At-least-once: a job may run twice (a worker dies after the upsert, before the ack); the upsert is
-// idempotent, so the second run finds every record unchanged.
+// idempotent, so the second run finds every record unchanged. Jobs may also run out of order (several workers, a
+// retry after backoff): each record is versioned by its job's id (BullMQ numbers jobs in the order they were
+// added, and a replayed dead letter keeps its id) and its place in the batch, so an older record never
+// overwrites a newer one of the same user.
 
 export const USERS_INGEST_QUEUE = 'ingest'
 
@@ -18,7 +21,7 @@ export interface UsersIngestResult extends UpsertCounts {
 }
 
 export interface IngestDeps {
-  upsertRecords (records: unknown[]): Promise<UsersIngestResult>
+  upsertRecords (records: unknown[], version?: number): Promise<UsersIngestResult>
   /** Called after a batch is stored: (re)arms the debounced export. */
   ingestSettled (): Promise<void>
 }
@@ -28,8 +31,16 @@ export function usersIngestProcessor (deps: IngestDeps) {
     const records = job.data?.records
     // Retrying can't fix a payload of the wrong shape: straight to the dead letters.
     if (!Array.isArray(records)) throw new UnrecoverableError('payload has no records array')
-    const result = await deps.upsertRecords(records)
+    const result = await deps.upsertRecords(records, versionOf(job))
     await deps.ingestSettled()
     return result
   }
+}
+
+// Room for 2^20 records per batch under one job id; exact in a double (and in Lua) up to 2^33 job ids.
+const BATCH_SPAN = 2 ** 20
+
+export function versionOf (job: Pick<Job, 'id'>): number | undefined {
+  const id = String(job.id ?? '')
+  return /^\d{1,10}$/.test(id) ? Number(id) * BATCH_SPAN : undefined
 }

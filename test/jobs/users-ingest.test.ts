@@ -175,3 +175,21 @@ t.test('a payload that can never succeed goes to the dead letters after one atte
   const anon = await app.inject({ url: '/admin/dead-letters' })
   t.equal(anon.statusCode, 401)
 })
+
+t.test('jobs applied out of order never let an older record overwrite a newer one', async (t) => {
+  const app = await freshApp(t)
+  const queue = app.queues.queue('users', 'ingest')
+  const record = (first: string) => ({
+    id: 1, user_name: 'late', email: 'late@example.com', first_name: first, last_name: 'L', ip_address: '', gender: '', country: '', agent: ''
+  })
+  // The older batch is added first (lower job id) but delayed, so the newer one is applied before it.
+  const older = await queue.add('batch', { records: [record('older')] }, { delay: 600 })
+  const newer = await queue.add('batch', { records: [record('older-in-the-same-batch'), record('newest')] })
+  t.ok(Number(older.id) < Number(newer.id))
+  await waitFor(async () => (await older.isCompleted()) && (await newer.isCompleted()), 20_000, 'both batches')
+  t.same(await older.getState(), 'completed')
+  const stored = (await app.inject({ url: '/users/late@example.com', headers: { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/auth', headers: ADMIN })).json().jwt}` } })).json()
+  t.equal(stored.first_name, 'newest', 'the later record of the later batch won')
+  const result = (await queue.getJob(String(older.id)))!.returnvalue as { unchanged: number, updated: number }
+  t.same({ updated: result.updated, unchanged: result.unchanged }, { updated: 0, unchanged: 1 }, 'the late batch changed nothing')
+})

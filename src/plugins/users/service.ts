@@ -171,7 +171,7 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
     },
 
     /** Worker side: re-validates (payloads may come from replays or other producers) and upserts the batch. */
-    async upsertRecords (records: unknown[]): Promise<UsersIngestResult> {
+    async upsertRecords (records: unknown[], version?: number): Promise<UsersIngestResult> {
       const items: Array<{ key: string, json: string }> = []
       let invalid = 0
       for (const r of records) {
@@ -179,7 +179,7 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
         if (checked.ok) items.push({ key: checked.key, json: serialise(checked.record) })
         else invalid++
       }
-      return { ...(await store.upsert(items)), invalid }
+      return { ...(await store.upsert(items, version)), invalid }
     },
 
     async ingestSettled () {
