@@ -39,8 +39,7 @@ sessionsContract(tap, {
       start: await expiresAt(app, 'SELECT TTL(player_id) FROM sessions_starts_by_hour WHERE hour = ? AND country = ? AND ts_us = ? AND session_id = ?',
         [hourOf(s.startUs), s.country, s.startUs, s.sessionId])
     }
-  },
-  startExpiry: 'event'
+  }
 })
 
 /** A TCP relay to Cassandra that the test can cut, to take "Cassandra" away from one app only. */

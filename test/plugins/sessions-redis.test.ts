@@ -16,6 +16,5 @@ sessionsContract(t, {
       app.redis.pexpiretime(dayBucketKey(dayOf(s.startUs), s.country))
     ])
     return { session, completed, start }
-  },
-  startExpiry: 'event'
+  }
 })

@@ -7,7 +7,7 @@ import {
   batches, clientTimestamp, generateSessions, shuffle, toEvents, type ClientEvent, type GeneratedSession
 } from '../../../src/plugins/sessions/generator.js'
 import { formatTimestamp } from '../../../src/plugins/sessions/timestamps.js'
-import { RETENTION_MS, HOUR_US, expiryMs } from '../../../src/plugins/sessions/store.js'
+import { expiryMs } from '../../../src/plugins/sessions/store.js'
 
 type Test = import('tap').Test
 type Clock = ReturnType<typeof manualClock>
@@ -24,10 +24,11 @@ export interface StoreUnderTest {
   app (t: Test, clock: Clock): Promise<FastifyInstance>
   /** Why this store can't be tested here (every test is then skipped). */
   skip?: string
-  /** Absolute expiry times (unix ms) of what is stored for one completed session. */
+  /**
+   * Absolute expiry times (unix ms) of what is stored for one completed session, the only one stored (a Redis key
+   * holding several events' members lives as long as the newest of them).
+   */
   expiries (app: FastifyInstance, s: GeneratedSession): Promise<{ session: number, completed: number, start: number }>
-  /** Starts expire with their event (per-row TTL) or with their hour bucket (bucket end + 365 days). */
-  startExpiry: 'event' | 'hour-bucket'
 }
 
 const DAY_MS = 24 * 3600 * 1000
@@ -294,8 +295,49 @@ export function sessionsContract (t: Test, store: StoreUnderTest) {
       `${what}: expires at ${new Date(actual).toISOString()}, expected ${new Date(expected).toISOString()}`)
     within(got.session, startExpiry, 'session')
     within(got.completed, startExpiry, 'completed session')
-    const bucketEndMs = (Math.floor(s.startUs / HOUR_US) + 1) * (HOUR_US / 1000)
-    within(got.start, store.startExpiry === 'event' ? startExpiry : bucketEndMs + RETENTION_MS, 'start')
+    within(got.start, startExpiry, 'start')
+  })
+
+  test('nothing older than 365 days is returned while newer data keeps its storage alive', async (t) => {
+    const { clock, app } = await setup(t)
+    // Two sessions of one player and country, a minute apart: the newer keeps shared keys and buckets alive.
+    const newer = one(clock.now(), 85)
+    const older = { ...newer, sessionId: `${newer.sessionId}-o`, startUs: newer.startUs - 60e6, endUs: newer.endUs - 60e6 }
+    t.same(await put(app, toEvents([older, newer])), { accepted: 4, duplicates: 0, rejected: [] })
+    clock.set(expiryMs(older.startUs))
+    t.same(await completed(app, older.playerId), [view(newer)])
+    const window = await starts(app, 8760)
+    const listed = { session_id: newer.sessionId, player_id: newer.playerId, ts: formatTimestamp(newer.startUs) }
+    t.same(window.countries, { [older.country]: { count: 1, sessions: [listed] } })
+    t.equal(window.total, 1)
+    clock.set(expiryMs(newer.startUs))
+    t.same(await completed(app, older.playerId), [])
+    const after = await starts(app, 8760)
+    t.equal(after.total, 0)
+    t.same(after.countries, {})
+  })
+
+  test('the same event sent 20 times at once is stored once: 1 accepted, 19 duplicates', async (t) => {
+    const { clock, app } = await setup(t)
+    const s = one(clock.now(), 91)
+    const [startEvent, endEvent] = toEvents([s]) as [ClientEvent, ClientEvent]
+    // Each copy carries another ts: were two stored, the window would count two starts.
+    const starts20 = Array.from({ length: 20 }, (_, i) => ({ ...startEvent, ts: clientTimestamp(s.startUs - i * 1e6) }))
+    const outcomes = await Promise.all(starts20.map(e => put(app, [e])))
+    const sum = (rs: typeof outcomes, k: 'accepted' | 'duplicates') => rs.reduce((n, r) => n + r[k], 0)
+    t.equal(sum(outcomes, 'accepted'), 1, 'starts accepted')
+    t.equal(sum(outcomes, 'duplicates'), 19, 'starts counted as duplicates')
+    const ends = await Promise.all(Array.from({ length: 20 }, () => put(app, [endEvent])))
+    t.equal(sum(ends, 'accepted'), 1, 'ends accepted')
+    t.equal(sum(ends, 'duplicates'), 19, 'ends counted as duplicates')
+    const window = await starts(app, 8760)
+    t.equal(window.total, 1)
+    const listed = window.countries[s.country]?.sessions ?? []
+    t.equal(listed.length, 1)
+    const done = await completed(app, s.playerId)
+    t.equal(done.length, 1)
+    t.equal(done[0]?.start, listed[0]?.ts, 'the completed session pairs the stored start')
+    t.equal(done[0]?.end, formatTimestamp(s.endUs))
   })
 
   test('a session drops out of both queries once its start is 365 days old', async (t) => {
