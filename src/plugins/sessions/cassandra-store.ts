@@ -1,4 +1,4 @@
-import type cassandra from 'cassandra-driver'
+import cassandra from 'cassandra-driver'
 import type { Cassandra, Migration } from '../../plugins/infra/cassandra.js'
 import { UnavailableError } from '../../errors.js'
 import {
@@ -10,7 +10,10 @@ import {
 // Cassandra layout. Times are bigint microseconds (the timestamp type keeps only milliseconds). Every row carries
 // its own TTL, computed from its event time, so nothing outlives 365 days after its ts.
 //
-//   sessions_events              (session_id, kind): the events as received. Pairing and idempotency read it.
+//   sessions_events              (session_id, kind): the events as received, written only by a lightweight
+//                                transaction (INSERT … IF NOT EXISTS): the claim that makes an event idempotent
+//                                even under concurrency — of any number of requests with one (session_id, kind)
+//                                exactly one is applied. Pairing reads it.
 //   sessions_completed           partition player_id, clustered by end_us DESC: a player's newest completed
 //                                sessions are the head of one partition. TTL from the start (a session's earliest
 //                                event: once its start has expired the session is no longer complete).
@@ -46,7 +49,8 @@ export function migrations (db: Pick<Cassandra, 'compaction'>): Migration[] {
 
 const CQL = {
   readSession: 'SELECT kind, player_id, country, ts_us FROM sessions_events WHERE session_id = ?',
-  insertEvent: 'INSERT INTO sessions_events (session_id, kind, player_id, country, ts_us) VALUES (?, ?, ?, ?, ?) USING TTL ?',
+  claimEvent: 'INSERT INTO sessions_events (session_id, kind, player_id, country, ts_us) VALUES (?, ?, ?, ?, ?) ' +
+    'IF NOT EXISTS USING TTL ?',
   insertCompleted: 'INSERT INTO sessions_completed (player_id, end_us, session_id, country, start_us) VALUES (?, ?, ?, ?, ?) USING TTL ?',
   insertStart: 'INSERT INTO sessions_starts_by_hour (hour, country, ts_us, session_id, player_id) VALUES (?, ?, ?, ?, ?) USING TTL ?',
   insertCountry: 'INSERT INTO sessions_start_countries (hour, country) VALUES (?, ?) USING TTL ?',
@@ -89,6 +93,10 @@ const num = (v: unknown) => (typeof v === 'number' ? v : Number((v as { toString
 
 export function createCassandraStore ({ client }: { client: cassandra.Client }): SessionStore {
   const options = { prepare: true }
+  const { localQuorum } = cassandra.types.consistencies
+  // Serial consistency stays the driver's SERIAL: a claim must win across data centers too.
+  const claimOptions = { prepare: true, consistency: localQuorum }
+  const pairingRead = { prepare: true, consistency: localQuorum }
 
   async function run<T> (fn: () => Promise<T>): Promise<T> {
     try {
@@ -101,8 +109,8 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
     }
   }
 
-  async function readSession (sessionId: string): Promise<StoredEvent[]> {
-    const rs = await client.execute(CQL.readSession, [sessionId], options)
+  async function readSession (sessionId: string, opts: cassandra.QueryOptions = options): Promise<StoredEvent[]> {
+    const rs = await client.execute(CQL.readSession, [sessionId], opts)
     return rs.rows.map(r => ({ kind: r.kind, playerId: r.player_id, country: r.country, tsUs: num(r.ts_us) }))
   }
 
@@ -113,22 +121,42 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
     }
   }
 
+  /** The start's rows of the window query (idempotent upserts: same values, same expiry on every write). */
+  function startRows (sessionId: string, start: StoredEvent, nowMs: number) {
+    const hour = hourOf(start.tsUs)
+    const bucketExpiry = (hour + 1) * (HOUR_US / 1000) + RETENTION_MS
+    const ttl = ttlSeconds(expiryMs(start.tsUs), nowMs)
+    return [
+      { query: CQL.insertStart, params: [hour, start.country, start.tsUs, sessionId, start.playerId, ttl] },
+      { query: CQL.insertCountry, params: [hour, start.country, ttlSeconds(bucketExpiry, nowMs)] }
+    ]
+  }
+
   const consistent = (start: StoredEvent, end: StoredEvent) => start.playerId === end.playerId && start.tsUs <= end.tsUs
+
+  /**
+   * Everything derived from a claimed event: its start rows, and the completed row once both halves are known. Run
+   * after the claim and again for every re-sent event, so a request that failed between its claim and these
+   * writes is repaired by the client's retry.
+   */
+  async function writeDerived (sessionId: string, event: StoredEvent, other: StoredEvent | undefined, nowMs: number) {
+    const queries: Array<{ query: string, params: unknown[] }> = event.kind === 'start' ? startRows(sessionId, event, nowMs) : []
+    if (other) {
+      const [start, end] = event.kind === 'start' ? [event, other] : [other, event]
+      if (consistent(start, end)) queries.push(completedRow(start, end, sessionId, nowMs))
+    }
+    if (queries.length === 1) await client.execute(queries[0]!.query, queries[0]!.params, options)
+    // A small logged batch: the rows land together or not at all (never a large multi-event batch).
+    else if (queries.length > 1) await client.batch(queries, { ...options, logged: true })
+  }
 
   async function putOne (e: SessionEvent, nowMs: number): Promise<EventOutcome> {
     const stored = await readSession(e.sessionId)
     const other = stored.find(r => r.kind !== e.kind)
     const mine = stored.find(r => r.kind === e.kind)
     if (mine) {
-      // Re-sent: nothing new, but the completed row is rewritten (same values, same expiry) in case the request
-      // that paired the session failed between its two writes.
-      if (other) {
-        const [start, end] = e.kind === 'start' ? [mine, other] : [other, mine]
-        if (consistent(start, end)) {
-          const row = completedRow(start, end, e.sessionId, nowMs)
-          await client.execute(row.query, row.params, options)
-        }
-      }
+      // Re-sent: nothing new; the derived rows are rewritten from what is stored (same values, same expiry).
+      await writeDerived(e.sessionId, mine, other, nowMs)
       return { status: 'duplicate' }
     }
     if (other && other.playerId !== e.playerId) return { status: 'rejected', message: REJECT.otherPlayer }
@@ -136,34 +164,17 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
     if (other && e.kind === 'end' && e.tsUs < other.tsUs) return { status: 'rejected', message: REJECT.endBeforeStart }
 
     const me: StoredEvent = { kind: e.kind, playerId: e.playerId, country: e.country ?? null, tsUs: e.tsUs }
-    const ttl = ttlSeconds(expiryMs(e.tsUs), nowMs)
-    const queries: Array<{ query: string, params: unknown[] }> = [
-      { query: CQL.insertEvent, params: [e.sessionId, e.kind, e.playerId, me.country, e.tsUs, ttl] }
-    ]
-    if (e.kind === 'start') {
-      const hour = hourOf(e.tsUs)
-      queries.push({ query: CQL.insertStart, params: [hour, e.country, e.tsUs, e.sessionId, e.playerId, ttl] })
-      const bucketExpiry = (hour + 1) * (HOUR_US / 1000) + RETENTION_MS
-      queries.push({ query: CQL.insertCountry, params: [hour, e.country, ttlSeconds(bucketExpiry, nowMs)] })
-    }
-    if (other) {
-      queries.push(e.kind === 'start' ? completedRow(me, other, e.sessionId, nowMs) : completedRow(other, me, e.sessionId, nowMs))
-    }
-    // A small logged batch: the event's rows land together or not at all (never a large multi-event batch).
-    await client.batch(queries, { ...options, logged: true })
+    // The claim. Paxos serialises concurrent claims of one (session_id, kind): a request that loses has a duplicate,
+    // and the winner writes the derived rows. Quorum commit so that the read below (quorum) sees claims that won.
+    const claim = await client.execute(CQL.claimEvent,
+      [e.sessionId, e.kind, e.playerId, me.country, e.tsUs, ttlSeconds(expiryMs(e.tsUs), nowMs)], claimOptions)
+    if (!claim.wasApplied()) return { status: 'duplicate' }
 
-    if (!other) {
-      // The other half may have been stored meanwhile by a concurrent request that did not see this one: whichever
-      // of the two reads after both writes pairs the session (the row is idempotent if both do).
-      const late = (await readSession(e.sessionId)).find(r => r.kind !== e.kind)
-      if (late) {
-        const [start, end] = e.kind === 'start' ? [me, late] : [late, me]
-        if (consistent(start, end)) {
-          const row = completedRow(start, end, e.sessionId, nowMs)
-          await client.execute(row.query, row.params, options)
-        }
-      }
-    }
+    // The other half may have been claimed meanwhile by a concurrent request that did not see this one: both read
+    // after their own claim, so whichever claimed second sees the first and pairs the session (if both do, the
+    // completed row is written twice with the same values).
+    const late = other ?? (await readSession(e.sessionId, pairingRead)).find(r => r.kind !== e.kind)
+    await writeDerived(e.sessionId, me, late, nowMs)
     return { status: 'accepted' }
   }
 
