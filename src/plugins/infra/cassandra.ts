@@ -75,6 +75,12 @@ export function compactionFor (releaseVersion: string, kind: CompactionKind): st
   return sizeTiered
 }
 
+// The driver's default reconnection policy backs off up to 10 minutes, so after an outage of a few minutes the app
+// would keep answering 503 long after Cassandra is back. Retries every ≤ 2 s are cheap for the few nodes a client
+// talks to, and the session endpoints recover within about that much of Cassandra's return.
+export const RECONNECT_BASE_MS = 100
+export const RECONNECT_MAX_MS = 2000
+
 function clientOptions (config: Config, connectTimeoutMs: number, keyspace?: string): cassandra.ClientOptions {
   return {
     contactPoints: parseContactPoints(config.CASSANDRA_CONTACT_POINTS ?? ''),
@@ -84,6 +90,10 @@ function clientOptions (config: Config, connectTimeoutMs: number, keyspace?: str
       ? { authProvider: new cassandra.auth.PlainTextAuthProvider(config.CASSANDRA_USERNAME, config.CASSANDRA_PASSWORD ?? '') }
       : {}),
     socketOptions: { connectTimeout: connectTimeoutMs },
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(
+        RECONNECT_BASE_MS, RECONNECT_MAX_MS, false)
+    },
     queryOptions: { prepare: true }
   }
 }
@@ -207,8 +217,16 @@ export default fp(async function cassandraPlugin (app, opts: CassandraPluginOpti
   app.decorate('cassandra', decorator)
   app.health.addProbe('cassandra', () => client.execute('SELECT release_version FROM system.local'))
 
+  // Client.shutdown() only shuts down the hosts it still lists, and not at all once it thinks it is disconnected;
+  // a host dropped and re-added around an outage kept its health timer and reconnection attempts alive, and the
+  // process with it. Every host ever seen is shut down as well (Host.shutdown is idempotent).
+  type ShutdownHost = { shutdown (waitForPending: boolean): Promise<void> }
+  const hosts = new Set<ShutdownHost>(client.hosts.values() as unknown as ShutdownHost[])
+  client.on('hostAdd', (host: ShutdownHost) => hosts.add(host))
+
   app.addHook('onClose', async () => {
     await client.shutdown()
+    await Promise.all([...hosts].map(h => h.shutdown(false).catch(() => {})))
     log.info('cassandra client shut down')
   })
 }, { name: 'cassandra', dependencies: ['health'] })
