@@ -8,6 +8,7 @@ import cliProgress from 'cli-progress'
 import { usersProto } from '../grpc/services/users.js'
 import type { IngestReply, RecordError } from '../plugins/users/service.js'
 import { salvageRecords } from './salvage.js'
+import type { DeadLetter } from '../jobs/dead-letters.js'
 
 // `playfield users import <files or folders…>` and `playfield users export`: the client of the Users service.
 
@@ -292,14 +293,8 @@ type ImportFlags = ClientOptions & {
   unary?: boolean, compat?: boolean, batchSize: string, progressEvery: string, timeout: string
 }
 
-interface DeadLetterRow {
-  queue: string
-  id: string
-  name: string
-  failed_reason: string
-  attempts_made: number
-  failed_at: number | null
-}
+// What GET /admin/dead-letters lists: the jobs module's type, without the payload size the table doesn't show.
+type DeadLetterRow = Omit<DeadLetter, 'data_bytes'>
 
 const positiveInt = (flag: string, v: string, max: number) => {
   const n = Number(v)
