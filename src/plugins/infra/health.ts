@@ -10,7 +10,7 @@ export interface HealthReport { ready: boolean, shuttingDown: boolean, checks: R
 
 const PROBE_TIMEOUT_MS = 750
 
-async function withTimeout (p: Promise<unknown>, ms: number): Promise<void> {
+export async function withTimeout (p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([p, new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ms) })])

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Queue, Worker, type Job, type JobsOptions, type QueueOptions, type WorkerOptions } from 'bullmq'
 import type { Config } from '../../config.js'
+import { withTimeout } from './health.js'
 
 // Every BullMQ queue and worker of the process is made here, so that they share connections sensibly,
 // show up together in the dashboard, and close in the right order (workers before queues before Redis).
@@ -77,18 +78,7 @@ export default fp(async function queuesPlugin (app, { config, runWorkers }: { co
       bounded(`queue ${q.name}`, q.close(), () => producerConnection.disconnect(), 2000)))
   })
 
-  async function reachable () {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error('timeout')), 500) })
-    try {
-      await Promise.race([app.redis.ping(), timeout])
-      return true
-    } catch {
-      return false
-    } finally {
-      clearTimeout(timer)
-    }
-  }
+  const reachable = () => withTimeout(app.redis.ping(), 500).then(() => true, () => false)
 
   // Backstop for Redis vanishing in the middle of a close: past the limit the connection is dropped so shutdown
   // goes on.
