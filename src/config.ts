@@ -101,6 +101,12 @@ export const configSpec = {
   MAX_EVENT_LOOP_DELAY_MS: int(1000, 0, 60000),
 
   REDIS_URL: optional({ pattern: /^(rediss?:\/\/|unix:\/\/|\/)\S+$/, hint: 'a redis:// or rediss:// URL (or a unix socket path)' }),
+  // A Redis Cluster: every connection (commands, scripts, BullMQ) becomes a cluster client; no embedded server.
+  REDIS_CLUSTER_NODES: optional({ pattern: /^[^,\s:]+:\d{1,5}(,[^,\s:]+:\d{1,5})*$/, hint: 'comma-separated host:port list of cluster nodes' }),
+  // Credentials and TLS for REDIS_CLUSTER_NODES (a REDIS_URL carries its own: redis://user:pass@host, rediss://).
+  REDIS_USERNAME: optional(),
+  REDIS_PASSWORD: optional(),
+  REDIS_TLS: bool(false),
   REDIS_DATA_DIR: str('./data/redis'),
   REDIS_SERVER_BIN: str('redis-server'),
 
@@ -193,6 +199,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (Boolean(cfg.GRPC_TLS_CERT) !== Boolean(cfg.GRPC_TLS_KEY)) {
     problems.push('GRPC_TLS_CERT and GRPC_TLS_KEY must be set together')
   }
+  if (cfg.REDIS_URL && cfg.REDIS_CLUSTER_NODES) problems.push('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both')
   if (cfg.GRPC_TLS_CLIENT_CA && !cfg.GRPC_TLS_CERT) problems.push('GRPC_TLS_CLIENT_CA needs GRPC_TLS_CERT and GRPC_TLS_KEY')
   if (cfg.NODE_ENV === 'production') {
     if (!cfg.JWT_SECRET) problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 characters)')

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq'
+import { queueLabel } from '../plugins/infra/queues.js'
 
 // Dead letters are the failed set of each queue: BullMQ moves a job there only after its last attempt (or
 // at once for an UnrecoverableError), and the queues keep failed jobs (removeOnFail: false). Replaying
@@ -14,7 +15,7 @@ export interface DeadLetter {
   data_bytes: number
 }
 
-const qualified = (q: Queue) => `${q.opts.prefix ?? 'bull'}:${q.name}`
+const qualified = (q: Queue) => queueLabel(q.opts.prefix, q.name)
 
 function pick (queues: Queue[], queue?: string): Queue[] {
   return queue === undefined ? queues : queues.filter(q => qualified(q) === queue)

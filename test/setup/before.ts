@@ -10,6 +10,8 @@ const file = stateFile(runnerPid)
 async function cassandra (): Promise<CassandraFixture> {
   const { CASSANDRA_CONTACT_POINTS: contactPoints, CASSANDRA_LOCAL_DC: localDataCenter } = process.env
   if (contactPoints) return { contactPoints, localDataCenter: localDataCenter || 'datacenter1' }
+  // The Redis Cluster run (npm run test:cluster) runs only Redis-backed files: no Cassandra to start.
+  if (process.env.PLAYFIELD_TEST_REDIS === 'cluster') return { skip: 'the Redis Cluster run does not use Cassandra' }
   try {
     const server = await startCassandra({ watchPid: runnerPid, alsoRemove: file, detached: true })
     process.stderr.write(`# cassandra 2.1.0 on ${server.contactPoints} (pid ${server.pid}) ready in ${server.startMs} ms\n`)

@@ -7,7 +7,10 @@ import { withTimeout } from './health.js'
 // show up together in the dashboard, and close in the right order (workers before queues before Redis).
 
 export interface QueueRegistry {
-  /** A producer-side queue. Keys live under `<domain>:q:<name>:…` (BullMQ prefix, never an ioredis keyPrefix). */
+  /**
+   * A producer-side queue. Keys live under `{<domain>:q}:<name>:…` (BullMQ prefix, never an ioredis keyPrefix);
+   * the hash tag keeps every key of a queue in one Redis Cluster slot, as BullMQ's Lua scripts need.
+   */
   queue<T = unknown, R = unknown> (domain: string, name: string,
     opts?: Partial<QueueOptions> & { defaultJobOptions?: JobsOptions }): Queue<T, R>
   /**
@@ -25,7 +28,9 @@ declare module 'fastify' {
   interface FastifyInstance { queues: QueueRegistry }
 }
 
-export const prefixFor = (domain: string) => `${domain}:q`
+export const prefixFor = (domain: string) => `{${domain}:q}`
+/** The queue's public name, `<domain>:q:<name>` (the API and the CLI show it; braces are a storage detail). */
+export const queueLabel = (prefix: string | undefined, name: string) => `${(prefix ?? 'bull').replace(/[{}]/g, '')}:${name}`
 
 export default fp(async function queuesPlugin (app, { config, runWorkers }: { config: Config, runWorkers?: boolean }) {
   const log = app.log.child({ component: 'queues' })

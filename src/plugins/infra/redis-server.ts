@@ -27,6 +27,10 @@ export interface RedisServerOptions {
   /** AOF with appendfsync everysec (durable default); false for throwaway test servers. */
   aof?: boolean
   startTimeoutMs?: number
+  /** More redis-server arguments (a Redis Cluster node: `--cluster-enabled yes …`). */
+  extraArgs?: string[]
+  /** Also needs port + 10000 free (the cluster bus port of a cluster node). */
+  busPort?: boolean
 }
 
 export interface RedisServerHandle {
@@ -61,28 +65,39 @@ export async function findExecutable (bin: string, path = process.env.PATH ?? ''
   return undefined
 }
 
-export async function freePort (): Promise<number> {
+/** A free loopback port; with `busPort`, one whose port + 10000 is free too (and below 55536). */
+export async function freePort (busPort = false): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await listenOnce(0)
+    if (!busPort) return port
+    if (port + 10000 <= 65535 && await listenOnce(port + 10000).then(() => true, () => false)) return port
+    if (attempt > 50) throw new Error('no free port with a free cluster bus port (port + 10000)')
+  }
+}
+
+async function listenOnce (port: number): Promise<number> {
   return await new Promise((resolve, reject) => {
     const srv = createServer()
     srv.unref()
     srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address()
       srv.close(() => { typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')) })
     })
   })
 }
 
-function serverArgs (port: number, dir: string, aof: boolean): string[] {
+function serverArgs (port: number, dir: string, aof: boolean, extra: string[]): string[] {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', '', '--daemonize', 'no',
     '--protected-mode', 'yes', '--save', '']
   if (aof) args.push('--appendonly', 'yes', '--appendfsync', 'everysec')
   else args.push('--appendonly', 'no')
-  return args
+  return [...args, ...extra]
 }
 
-async function launch (bin: string, port: number, dir: string, aof: boolean, timeoutMs: number): Promise<ChildProcess> {
-  const child = spawn('sh', ['-c', WATCHDOG, bin, ...serverArgs(port, dir, aof)], {
+async function launch (bin: string, port: number, dir: string, aof: boolean, timeoutMs: number, extra: string[]):
+Promise<ChildProcess> {
+  const child = spawn('sh', ['-c', WATCHDOG, bin, ...serverArgs(port, dir, aof, extra)], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true
   })
@@ -134,14 +149,15 @@ export async function startRedisServer (opts: RedisServerOptions): Promise<Redis
   const dir = resolve(opts.dir)
   const aof = opts.aof ?? true
   const timeoutMs = opts.startTimeoutMs ?? 10000
+  const extra = opts.extraArgs ?? []
   await mkdir(dir, { recursive: true })
 
   let port = opts.port ?? 0
   let child: ChildProcess | undefined
   for (let attempt = 0; !child; attempt++) {
-    const chosen = port === 0 ? await freePort() : port
+    const chosen = port === 0 ? await freePort(opts.busPort) : port
     try {
-      child = await launch(bin, chosen, dir, aof, timeoutMs)
+      child = await launch(bin, chosen, dir, aof, timeoutMs, extra)
       port = chosen
     } catch (err) {
       // Another process may grab a free port between our probe and redis' bind: try another one.
@@ -160,7 +176,7 @@ export async function startRedisServer (opts: RedisServerOptions): Promise<Redis
     async stop () { await stopChild(current) },
     async restart () {
       await stopChild(current)
-      current = await launch(bin, port, dir, aof, timeoutMs)
+      current = await launch(bin, port, dir, aof, timeoutMs, extra)
     }
   }
 }

@@ -1,13 +1,15 @@
 import fp from 'fastify-plugin'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Config } from '../../config.js'
+import type { RedisClient } from './lua.js'
 import { startRedisServer, type RedisServerHandle } from './redis-server.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    /** The shared client: one Redis (REDIS_URL or the embedded server) or a Redis Cluster (REDIS_CLUSTER_NODES). */
+    redis: RedisClient
     /** Makes another connection to the same Redis (BullMQ workers need their own); closed by this plugin. */
-    redisConnection (overrides?: RedisOptions): Redis
+    redisConnection (overrides?: RedisOptions): RedisClient
     /**
      * Resolves once none of our connections is between sockets (connecting or waiting to reconnect), or after `ms`.
      * ioredis' disconnect() on a client between sockets cancels its retry and never emits 'end', and BullMQ's
@@ -26,27 +28,61 @@ const clientOptions: RedisOptions = {
   lazyConnect: true
 }
 
+// On a cluster, a command for a slot whose master just died is retried while a replica takes over (CLUSTERDOWN,
+// TRYAGAIN, connection lost) and the slot map is refreshed, instead of failing at once.
+const clusterOptions: ClusterOptions = {
+  clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
+  retryDelayOnFailover: 200,
+  retryDelayOnClusterDown: 300,
+  retryDelayOnTryAgain: 200,
+  slotsRefreshTimeout: 2000,
+  slotsRefreshInterval: 2000,
+  lazyConnect: true
+}
+
+/** `host:port,host:port` → ioredis' startup nodes. */
+export function clusterNodes (list: string): Array<{ host: string, port: number }> {
+  return list.split(',').map(hp => {
+    const at = hp.lastIndexOf(':')
+    return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) }
+  })
+}
+
 export default fp(async function redisPlugin (app, { config }: { config: Config }) {
   const log = app.log.child({ component: 'redis' })
   let embedded: RedisServerHandle | undefined
   let url = config.REDIS_URL
-  if (!url) {
+  if (!url && !config.REDIS_CLUSTER_NODES) {
     embedded = await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true })
     url = embedded.url
     log.info({ port: embedded.port, dir: embedded.dir, pid: embedded.pid }, 'started embedded redis-server (set REDIS_URL to use your own)')
   }
+  const where = url ? redactUrl(url) : `cluster ${config.REDIS_CLUSTER_NODES}`
 
-  const made: Redis[] = []
-  const track = (client: Redis) => {
-    client.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'))
+  const made: RedisClient[] = []
+  const track = <C extends RedisClient>(client: C): C => {
+    client.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
     made.push(client)
     // BullMQ duplicates the connections it is given (blocking reads): those are ours to close and to wait on as
     // well, or a client still reconnecting to an unreachable Redis would keep the process alive after close.
-    const duplicate = client.duplicate.bind(client)
-    client.duplicate = (override?: Partial<RedisOptions>) => track(duplicate(override))
+    const duplicate = client.duplicate.bind(client) as (override?: object) => C
+    client.duplicate = ((override?: object) => track(duplicate(override))) as typeof client.duplicate
     return client
   }
-  const connect = (overrides: RedisOptions = {}) => track(new Redis(url, { ...clientOptions, ...overrides }))
+  const connect = (overrides: RedisOptions = {}): RedisClient => {
+    if (url) return track(new Redis(url, { ...clientOptions, ...overrides }))
+    const { lazyConnect, ...perNode } = { ...clientOptions, ...overrides }
+    return track(new Cluster(clusterNodes(config.REDIS_CLUSTER_NODES!), {
+      ...clusterOptions,
+      lazyConnect: lazyConnect ?? true,
+      redisOptions: {
+        ...perNode,
+        username: config.REDIS_USERNAME,
+        password: config.REDIS_PASSWORD,
+        ...(config.REDIS_TLS ? { tls: {} } : {})
+      }
+    }))
+  }
 
   const redis = connect()
   try {
@@ -55,20 +91,22 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   } catch (err) {
     redis.disconnect()
     await embedded?.stop()
-    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`)
+    throw new Error(`cannot reach Redis at ${where}: ${(err as Error).message}`)
+  }
+  if (redis instanceof Cluster) {
+    log.info({ masters: redis.nodes('master').length }, 'connected to a Redis Cluster')
   }
 
   app.decorate('redis', redis)
-  app.decorate('redisConnection', (overrides?: RedisOptions) => {
-    const c = connect({ lazyConnect: false, ...overrides })
-    return c
-  })
+  app.decorate('redisConnection', (overrides?: RedisOptions) => connect({ lazyConnect: false, ...overrides }))
   app.decorate('redisSettled', async (ms: number) => {
     const until = Date.now() + ms
     const between = () => made.some(c => ['close', 'reconnecting', 'connecting', 'connect'].includes(c.status))
     while (between() && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
   })
-  app.health.addProbe('redis', () => redis.ping())
+  // A cluster is ready when it says so and every master it routes to answers: a master that died makes the
+  // process unready until its replica has taken over and the slot map is refreshed.
+  app.health.addProbe('redis', redis instanceof Cluster ? () => clusterOk(redis) : () => redis.ping())
 
   app.addHook('onClose', async () => {
     // QUIT lets pending replies arrive; a client stuck reconnecting to a dead server is just dropped.
@@ -82,6 +120,13 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
     }
   })
 }, { name: 'redis', dependencies: ['health'] })
+
+async function clusterOk (cluster: Cluster): Promise<void> {
+  const masters = cluster.nodes('master')
+  if (masters.length === 0) throw new Error('no master known')
+  const infos = await Promise.all(masters.map(m => m.cluster('INFO') as Promise<string>))
+  if (!infos.every(info => info.includes('cluster_state:ok'))) throw new Error('cluster_state is not ok')
+}
 
 function redactUrl (url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@')

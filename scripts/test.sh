@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command (`npm test`). Two passes over real components the tests start themselves:
+#   1. every test file: a private redis-server per file, one Cassandra per run;
+#   2. the Redis-backed files again, each on a private Redis Cluster (3 masters + 3 replicas).
+# `npm test -- <files…>` runs just those files (pass 1); `npm run test:cluster [-- <files…>]` runs pass 2 only.
+set -u
+cd "$(dirname "$0")/.."
+
+# Every file whose code path touches Redis, run again on a cluster (see docs/architecture.md, "Redis Cluster").
+CLUSTER_FILES=(
+)
+
+cluster_pass () {
+  if [ "$#" -eq 0 ]; then set -- "${CLUSTER_FILES[@]}"; fi
+  [ "$#" -eq 0 ] && return 0
+  echo "# pass 2: Redis Cluster"
+  PLAYFIELD_TEST_REDIS=cluster npx tap "$@"
+}
+
+if [ "${1:-}" = "--cluster" ]; then
+  shift
+  cluster_pass "$@"
+  exit $?
+fi
+if [ "$#" -gt 0 ]; then exec npx tap "$@"; fi
+
+npx tap
+single=$?
+cluster_pass
+cluster=$?
+exit $(( single != 0 || cluster != 0 ))
