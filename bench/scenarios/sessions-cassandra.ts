@@ -1,6 +1,6 @@
 import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
 import { manualClock } from '../../src/clock.js'
-import { batches, generateSessions, shuffle, toEvents } from '../../src/plugins/sessions/generator.js'
+import { batches, generateSessions, shuffle, toEvents } from '../../src/cli/session-generator.js'
 import { startCassandra } from '../../test/fixtures/cassandra.js'
 
 // Player sessions on the Cassandra store (the Apache Cassandra 2.1 the test setup uses, started here on loopback;

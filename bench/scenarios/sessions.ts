@@ -4,7 +4,7 @@ import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
 import { manualClock } from '../../src/clock.js'
 import { createRedisStore } from '../../src/plugins/sessions/redis-store.js'
 import { validateEvent } from '../../src/plugins/sessions/service.js'
-import { batches, clientTimestamp, generateSessions, toEvents } from '../../src/plugins/sessions/generator.js'
+import { batches, clientTimestamp, generateSessions, toEvents } from '../../src/cli/session-generator.js'
 import type { SessionEvent } from '../../src/plugins/sessions/store.js'
 
 // Player sessions on the Redis store with 1,000,000 stored events (500,000 completed sessions of 50,000 players in

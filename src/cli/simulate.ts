@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { addClientOptions, rest, table, type ClientOptions } from './options.js'
 import { progress } from './progress.js'
-import { batches, generateSessions, shuffle, toEvents } from '../plugins/sessions/generator.js'
+import { batches, generateSessions, shuffle, toEvents } from './session-generator.js'
 
 // `playfield sessions simulate` and `playfield ads simulate`: realistic traffic against a running server.
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { build } from '../helper.js'
 import { manualClock } from '../../src/clock.js'
 import { formatTimestamp, parseTimestamp } from '../../src/plugins/sessions/timestamps.js'
-import { batches, generateSessions, shuffle, toEvents } from '../../src/plugins/sessions/generator.js'
+import { batches, generateSessions, shuffle, toEvents } from '../../src/cli/session-generator.js'
 
 const start = (sessionId: string) => ({
   event: 'start', player_id: 'p', session_id: sessionId, ts: new Date().toISOString(), country: 'FI'

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import type { Config } from '../../config.js'
+import { createAdsStore } from './redis-store.js'
 import { createAds, type Ads } from './service.js'
 
 declare module 'fastify' {
@@ -23,7 +24,7 @@ export default fp(async function adsPlugin (app, { config }: { config: Config })
     registers: [app.metrics.registry]
   })
   app.decorate('ads', createAds({
-    redis: app.redis,
+    store: createAdsStore(app.redis),
     clock: app.clock,
     config,
     secret,

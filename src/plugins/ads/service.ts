@@ -1,10 +1,9 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
 import type { Clock } from '../../clock.js'
 import { ForbiddenError, InvalidArgumentError, NotFoundError } from '../../errors.js'
-import { createAdsStore, sdkKey, userKey, type AdCounts } from './redis-store.js'
+import type { AdCounts, AdsStore } from './redis-store.js'
 import { acceptUpstreamVast, builtinVast, NO_FILL_VAST, type BuiltinAd } from './vast.js'
 
 // Ad requests, impressions and their statistics, per username and per SDK version.
@@ -95,7 +94,7 @@ export function parseStatisticsFilter (rawQueryString: string): StatisticsFilter
 export interface Statistics { impressions: number, ad_requests: number, fill_rate: number, no_fills: number }
 
 export interface AdsDeps {
-  redis: Redis
+  store: AdsStore
   clock: Clock
   config: Config
   /** HMAC key for Impression URLs. */
@@ -105,8 +104,7 @@ export interface AdsDeps {
   onUpstream?: (outcome: 'ad' | 'empty' | 'invalid' | 'error' | 'timeout') => void
 }
 
-export function createAds ({ redis, clock, config, secret, log, onUpstream }: AdsDeps) {
-  const store = createAdsStore(redis)
+export function createAds ({ store, clock, config, secret, log, onUpstream }: AdsDeps) {
   const builtin: BuiltinAd = {
     adSystem: config.ADS_AD_SYSTEM,
     adTitle: config.ADS_AD_TITLE,
@@ -221,7 +219,9 @@ export function createAds ({ redis, clock, config, secret, log, onUpstream }: Ad
     },
 
     async statistics (filter: StatisticsFilter): Promise<Statistics> {
-      const counts = await store.counts(filter.kind === 'username' ? userKey(filter.value) : sdkKey(filter.value))
+      const counts = filter.kind === 'username'
+        ? await store.userCounts(filter.value)
+        : await store.sdkCounts(filter.value)
       if (!counts) throw new NotFoundError(`${filter.value} not found`)
       return statistics(counts)
     }

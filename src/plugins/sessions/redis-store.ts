@@ -1,10 +1,11 @@
-import type { Redis } from 'ioredis'
+import { defineScripts, type RedisClient } from '../infra/lua.js'
+import { PUT_EVENTS, STARTS_PLAN } from './scripts.js'
 import {
-  REJECT, RETENTION_MS, DAY_US, dayOf, expiryMs, startedJson,
+  REJECT, RETENTION_MS, dayOf, expiryMs, startedJson,
   type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartsJson
 } from './store.js'
 
-// Redis layout (standalone Redis: one event's keys span several cluster slots, see docs/sessions.md):
+// Redis layout (no hash tags yet):
 //   sess:s:<session_id>          hash p (player), c (country), s (start µs), e (end µs); expires at the session's
 //                                earliest event + 365 d (the start, once known: starts never follow their end)
 //   sess:done:<player_id>        sorted set of completed session ids scored by end µs. Members cannot expire on
@@ -20,113 +21,15 @@ import {
 // (under a day) and reads never return them: a window never reaches further back than now - 365 d.
 // Ids never contain control characters (the service refuses them), so '\n' separates a member safely.
 //
+// Multi-key operations (their keys span slots today: this store assumes a single Redis, see docs/sessions.md):
+//   PUT_EVENTS   putEvents: per event sess:s:<sid>, sess:done:<pid>, sess:day:<day>:<CC>, sess:daycc:<day>
+//                (up to 10 events a call)
+//   STARTS_PLAN  startsBetween: sess:daycc:<day> and sess:day:<day>:<CC> of every day in the window; the script
+//                derives them from key prefixes passed in ARGV (the days are only known inside), so KEYS is empty
+//   pipelines    completed: HMGET of many sess:s:<sid>; startsBetween: ZREVRANGE of many sess:day:<day>:<CC>
+//
 // Earlier builds kept starts in hour buckets (sess:starts:<hour>:<CC>, sess:startcc:<hour>) with `<id>\n<player>`
 // members. Nothing was released with that layout, so nothing reads it; such keys expire on their own.
-
-const KEYS_PER_EVENT = 4
-const ARGS_PER_EVENT = 7
-
-// One script per batch: each event's checks and writes happen together, so no event is ever half-stored and two
-// requests racing on one session pair it exactly once. Per event it answers 1 (stored), 0 (duplicate) or a code.
-const PUT_EVENTS = `
-local out = {}
-local prune = ARGV[1]
-local n = (#ARGV - 1) / ${ARGS_PER_EVENT}
--- A key holding many events' members lives until the newest of them expires (PEXPIRETIME is -1 without expiry).
-local function extend (key, expireAt)
-  if redis.call('PEXPIRETIME', key) < expireAt then redis.call('PEXPIREAT', key, expireAt) end
-end
-local function complete (done, endUs, sid, expireAt)
-  redis.call('ZADD', done, endUs, sid)
-  redis.call('ZREMRANGEBYSCORE', done, '-inf', '(' .. prune)
-  extend(done, expireAt)
-end
-for i = 0, n - 1 do
-  local a = 2 + i * ${ARGS_PER_EVENT}
-  local kind, sid, pid, ts, cc = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local expireAt, listed = tonumber(ARGV[a + 5]), ARGV[a + 6]
-  local k = i * ${KEYS_PER_EVENT}
-  local h, done, bucket, countries = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local cur = redis.call('HMGET', h, 'p', 's', 'e')
-  local p0, s0, e0 = cur[1], cur[2], cur[3]
-  if (kind == 'start' and s0) or (kind == 'end' and e0) then
-    out[i + 1] = 0
-  elseif p0 and p0 ~= pid then
-    out[i + 1] = 'other-player'
-  elseif kind == 'start' and e0 and tonumber(e0) < tonumber(ts) then
-    out[i + 1] = 'start-after-end'
-  elseif kind == 'end' and s0 and tonumber(ts) < tonumber(s0) then
-    out[i + 1] = 'end-before-start'
-  elseif kind == 'start' then
-    redis.call('HSET', h, 'p', pid, 's', ts, 'c', cc)
-    redis.call('PEXPIREAT', h, expireAt)
-    redis.call('ZADD', bucket, ts, sid .. '\\n' .. listed)
-    extend(bucket, expireAt)
-    redis.call('HINCRBY', countries, cc, 1)
-    extend(countries, expireAt)
-    if e0 then complete(done, e0, sid, expireAt) end
-    out[i + 1] = 1
-  else
-    redis.call('HSET', h, 'p', pid, 'e', ts)
-    if s0 then
-      complete(done, ts, sid, redis.call('PEXPIRETIME', h))
-    else
-      redis.call('PEXPIREAT', h, expireAt)
-    end
-    out[i + 1] = 1
-  end
-end
-return out
-`
-
-// The window query's read plan, inside Redis: exact counts per country (each day's count hash for days wholly in
-// the window, ZCOUNT on the edge days) and which day buckets hold each country's newest `limit` starts, newest day
-// first. It handles only counts and key names: the listed members are then read by plain ZREVRANGEBYSCORE, which
-// is far cheaper than moving thousands of members through Lua strings. Day boundaries match dayOf() (IEEE division
-// of exact integers). Returns { total, { CC, count, … }, { key, first rank, last rank, CC, … } } (ranks newest first).
-const STARTS_PLAN = `
-local since, untilUs, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local lo, hi = '(' .. ARGV[1], ARGV[2]
-local first, last = math.floor(since / ${DAY_US}), math.floor(untilUs / ${DAY_US})
-local entries, order, total, plan = {}, {}, 0, {}
-for day = last, first, -1 do
-  local perCountry = redis.call('HGETALL', 'sess:daycc:' .. day)
-  local edge = day == first or day == last
-  local prefix = 'sess:day:' .. day .. ':'
-  for i = 1, #perCountry, 2 do
-    local cc = perCountry[i]
-    local n
-    if edge then n = redis.call('ZCOUNT', prefix .. cc, lo, hi) else n = tonumber(perCountry[i + 1]) end
-    if n > 0 then
-      local e = entries[cc]
-      if not e then
-        e = { count = 0, left = limit }
-        entries[cc] = e
-        order[#order + 1] = cc
-      end
-      e.count = e.count + n
-      total = total + n
-      if e.left > 0 then
-        local take = math.min(n, e.left)
-        e.left = e.left - take
-        -- The window's members of a bucket are consecutive by rank: after those newer than \`until\` (starts a
-        -- client stamped a little ahead; only the last day can hold any). By rank is cheaper than by score.
-        local skip = day == last and redis.call('ZCOUNT', prefix .. cc, '(' .. ARGV[2], '+inf') or 0
-        plan[#plan + 1] = prefix .. cc
-        plan[#plan + 1] = skip
-        plan[#plan + 1] = skip + take - 1
-        plan[#plan + 1] = cc
-      end
-    end
-  end
-end
-local counts = {}
-for _, cc in ipairs(order) do
-  counts[#counts + 1] = cc
-  counts[#counts + 1] = entries[cc].count
-end
-return { total, counts, plan }
-`
 
 const CODES: Record<string, string> = {
   'other-player': REJECT.otherPlayer,
@@ -136,19 +39,16 @@ const CODES: Record<string, string> = {
 
 export const sessionKey = (sessionId: string) => `sess:s:${sessionId}`
 export const doneKey = (playerId: string) => `sess:done:${playerId}`
-export const dayBucketKey = (day: number, country: string) => `sess:day:${day}:${country}`
-export const dayCountriesKey = (day: number) => `sess:daycc:${day}`
+// STARTS_PLAN builds day keys from these prefixes: `${prefix}${day}` and `${prefix}${day}:${country}`.
+const DAY_BUCKET_PREFIX = 'sess:day:'
+const DAY_COUNTRIES_PREFIX = 'sess:daycc:'
+export const dayBucketKey = (day: number, country: string) => `${DAY_BUCKET_PREFIX}${day}:${country}`
+export const dayCountriesKey = (day: number) => `${DAY_COUNTRIES_PREFIX}${day}`
 
 type StartsPlan = [total: number, counts: Array<string | number>, plan: Array<string | number>]
-type WithScripts = Redis & {
-  sessPutEvents (numKeys: number, ...args: string[]): Promise<Array<number | string>>
-  sessStartsPlan (numKeys: number, ...args: string[]): Promise<StartsPlan>
-}
 
-export function createRedisStore ({ redis }: { redis: Redis }): SessionStore {
-  if (!('sessPutEvents' in redis)) redis.defineCommand('sessPutEvents', { lua: PUT_EVENTS })
-  if (!('sessStartsPlan' in redis)) redis.defineCommand('sessStartsPlan', { lua: STARTS_PLAN })
-  const r = redis as WithScripts
+export function createRedisStore ({ redis }: { redis: RedisClient }): SessionStore {
+  const scripts = defineScripts(redis, 'sessions', { putEvents: PUT_EVENTS, startsPlan: STARTS_PLAN })
 
   async function putEvents (events: SessionEvent[], nowMs: number): Promise<EventOutcome[]> {
     if (events.length === 0) return []
@@ -162,7 +62,7 @@ export function createRedisStore ({ redis }: { redis: Redis }): SessionStore {
       args.push(e.kind, e.sessionId, e.playerId, String(e.tsUs), e.country ?? '', String(expiryMs(e.tsUs)),
         start ? startedJson(e.sessionId, e.playerId, e.tsUs) : '')
     }
-    const replies = await r.sessPutEvents(keys.length, ...keys, ...args)
+    const replies = await scripts.putEvents(keys, args) as Array<number | string>
     return replies.map((reply): EventOutcome => {
       if (reply === 1) return { status: 'accepted' }
       if (reply === 0) return { status: 'duplicate' }
@@ -204,7 +104,8 @@ export function createRedisStore ({ redis }: { redis: Redis }): SessionStore {
     // Nothing older than the retention, whatever the caller asks (the service never asks further back than 8760 h).
     const since = String(Math.max(sinceUs, untilUs - RETENTION_MS * 1000))
     const until = String(untilUs)
-    const [total, counts, plan] = await r.sessStartsPlan(0, since, until, String(limit))
+    const [total, counts, plan] = await scripts.startsPlan([],
+      [since, until, String(limit), DAY_COUNTRIES_PREFIX, DAY_BUCKET_PREFIX]) as StartsPlan
     const lists = new Map<string, string[]>()
     if (plan.length > 0) {
       const pipe = redis.pipeline()

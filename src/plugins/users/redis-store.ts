@@ -1,66 +1,32 @@
-import type { Redis } from 'ioredis'
+import { defineScripts, type RedisClient } from '../infra/lua.js'
+import { UPSERT } from './scripts.js'
 
-// Keys: users:u:<normalised email> → the record as JSON (fixed field order), users:index → ZSET of normalised
-// emails all with score 0 (lexicographic paging gives a stable cursor), users:stats → HASH of upsert counters,
-// users:snap:<id> → a copy of the index taken when an export starts (expires on its own if the export dies),
-// users:ver → HASH normalised email → version of the stored record (see UPSERT).
-// In a Redis Cluster these keys would need one hash tag; the platform runs a single Redis.
+// Keys (no hash tags yet):
+//   users:u:<normalised email>  string: the record as JSON (fixed field order)
+//   users:index                 sorted set of normalised emails, all with score 0 (lexicographic paging gives a
+//                               stable cursor)
+//   users:stats                 hash: upsert counters inserted, updated, unchanged
+//   users:ver                   hash: normalised email → version of the stored record (see UPSERT in scripts.ts)
+//   users:snap:<export id>      sorted set: a copy of the index taken when an export starts (expires on its own
+//                               if the export dies)
+//
+// Multi-key operations (their keys span slots today; in a Redis Cluster they would need one hash tag, and the
+// platform runs a single Redis):
+//   UPSERT  users:index + users:stats + users:ver + every users:u:<email> of the batch   (upsert)
+//   MGET    the users:u:<email> of one page, listed by users:index or a users:snap:<id>  (page)
+//   MULTI   ZUNIONSTORE users:snap:<id> from users:index, then EXPIRE                    (snapshot)
 
 export const INDEX_KEY = 'users:index'
 export const STATS_KEY = 'users:stats'
 export const VERSIONS_KEY = 'users:ver'
 export const userKey = (normalisedEmail: string) => `users:u:${normalisedEmail}`
+export const snapshotKey = (exportId: string) => `users:snap:${exportId}`
 const SNAPSHOT_TTL_S = 3600
-
-// One script per job batch, so a batch is applied all-or-nothing: a worker killed mid-job either applied
-// the whole batch or none of it, and the re-run after the stalled check finds every record unchanged.
-// KEYS: 1 index, 2 stats, 3 versions, 4.. user keys. ARGV: n values, n emails, then the batch's base version
-// ('' = unversioned). Record i of a batch has version base + i: a record older than the one stored (a batch
-// retried late, or applied by another worker after a newer one) leaves it alone and counts as unchanged.
-const UPSERT = `
-local inserted, updated, unchanged = 0, 0, 0
-local n = (#ARGV - 1) / 2
-local base = tonumber(ARGV[#ARGV])
-for i = 1, n do
-  local key = KEYS[i + 3]
-  local value = ARGV[i]
-  local email = ARGV[n + i]
-  local stale = false
-  if base then
-    local version = base + i - 1
-    local current = tonumber(redis.call('HGET', KEYS[3], email))
-    if current and current > version then
-      stale = true
-    else
-      redis.call('HSET', KEYS[3], email, version)
-    end
-  end
-  local old = redis.call('GET', key)
-  if stale or old == value then
-    unchanged = unchanged + 1
-  else
-    redis.call('SET', key, value)
-    if old then
-      updated = updated + 1
-    else
-      inserted = inserted + 1
-      redis.call('ZADD', KEYS[1], 0, email)
-    end
-  end
-end
-if inserted > 0 then redis.call('HINCRBY', KEYS[2], 'inserted', inserted) end
-if updated > 0 then redis.call('HINCRBY', KEYS[2], 'updated', updated) end
-if unchanged > 0 then redis.call('HINCRBY', KEYS[2], 'unchanged', unchanged) end
-return { inserted, updated, unchanged }
-`
 
 export interface UpsertCounts { inserted: number, updated: number, unchanged: number }
 
-type WithUpsert = Redis & { usersUpsert (numKeys: number, ...args: string[]): Promise<[number, number, number]> }
-
-export function createUsersStore (redis: Redis) {
-  const r = redis as WithUpsert
-  if (typeof r.usersUpsert !== 'function') redis.defineCommand('usersUpsert', { lua: UPSERT })
+export function createUsersStore (redis: RedisClient) {
+  const scripts = defineScripts(redis, 'users', { upsert: UPSERT })
 
   return {
     /**
@@ -71,7 +37,7 @@ export function createUsersStore (redis: Redis) {
       if (items.length === 0) return { inserted: 0, updated: 0, unchanged: 0 }
       const keys = [INDEX_KEY, STATS_KEY, VERSIONS_KEY, ...items.map(i => userKey(i.key))]
       const args = [...items.map(i => i.json), ...items.map(i => i.key), version === undefined ? '' : String(version)]
-      const [inserted, updated, unchanged] = await r.usersUpsert(keys.length, ...keys, ...args)
+      const [inserted, updated, unchanged] = await scripts.upsert(keys, args) as [number, number, number]
       return { inserted, updated, unchanged }
     },
 
@@ -96,7 +62,7 @@ export function createUsersStore (redis: Redis) {
 
     /** Copies the index in one command, so an export lists exactly the users stored at that instant. */
     async snapshot (id: string): Promise<{ key: string, count: number }> {
-      const key = `users:snap:${id}`
+      const key = snapshotKey(id)
       const [[, count]] = await redis.multi()
         .zunionstore(key, 1, INDEX_KEY)
         .expire(key, SNAPSHOT_TTL_S)

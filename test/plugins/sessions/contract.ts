@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { manualClock } from '../../../src/clock.js'
 import {
   batches, clientTimestamp, generateSessions, shuffle, toEvents, type ClientEvent, type GeneratedSession
-} from '../../../src/plugins/sessions/generator.js'
+} from '../../../src/cli/session-generator.js'
 import { formatTimestamp } from '../../../src/plugins/sessions/timestamps.js'
 import { expiryMs } from '../../../src/plugins/sessions/store.js'
 
