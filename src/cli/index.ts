@@ -4,6 +4,7 @@ import { addClientOptions, basicHeader, login, rest, table, type ClientOptions }
 import { registerShapesCommand } from './shapes.js'
 import { registerUsersCommands } from './users.js'
 import { registerSimulateCommands } from './simulate.js'
+import { registerMigrateKeysCommand } from './migrate-keys.js'
 
 // The playfield command. `serve` (the default) and `worker` run the service; the rest are clients of a running one.
 // Every failure exits non-zero with one line saying why.
@@ -94,6 +95,7 @@ addClientOptions(leaderboard.command('show'))
 registerShapesCommand(program)
 registerUsersCommands(program)
 registerSimulateCommands(program)
+registerMigrateKeysCommand(program)
 
 program.exitOverride()
 // No top-level await: the single executable runs this as one CommonJS bundle.

@@ -29,6 +29,11 @@ declare module 'fastify' {
 }
 
 export const prefixFor = (domain: string) => `{${domain}:q}`
+/** Queue keys of the layout before hash tags (`users:q:ingest:…`) → their hash-tagged name (`{users:q}:ingest:…`). */
+export const legacyQueueKey = (key: string): string | undefined => {
+  const m = /^([a-z]+):q:(.+)$/.exec(key)
+  return m ? `${prefixFor(m[1]!)}:${m[2]}` : undefined
+}
 /** The queue's public name, `<domain>:q:<name>` (the API and the CLI show it; braces are a storage detail). */
 export const queueLabel = (prefix: string | undefined, name: string) => `${(prefix ?? 'bull').replace(/[{}]/g, '')}:${name}`
 
