@@ -28,4 +28,4 @@ export default fp(async function leaderboardPlugin (app) {
         { name: 'maintain', data: {}, opts: { removeOnComplete: 50, removeOnFail: 100 } })
     })
   }
-}, { name: 'leaderboard', dependencies: ['redis', 'queues', 'auth'] })
+}, { name: 'leaderboard', dependencies: ['redis', 'queues', 'accounts'] })
