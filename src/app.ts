@@ -9,13 +9,12 @@ import { toHttpError, UnauthenticatedError } from './errors.js'
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
 import queuesPlugin from './plugins/infra/queues.js'
-import authPlugin from './plugins/infra/auth.js'
+import accountsPlugin from './plugins/accounts/index.js'
 import metricsPlugin from './plugins/external/metrics.js'
 import sensiblePlugin from './plugins/external/sensible.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
-import bullBoardPlugin from './plugins/external/bull-board.js'
 import grpcServerPlugin from './grpc/server.js'
 // domain services
 import leaderboardPlugin from './plugins/leaderboard/index.js'
@@ -25,6 +24,7 @@ import shapesPlugin from './plugins/shapes/index.js'
 import categoriesPlugin from './plugins/categories/index.js'
 import sessionsPlugin from './plugins/sessions/index.js'
 // doors
+import guardsPlugin from './routes/guards.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
 import leaderboardRoutes from './routes/leaderboard.js'
@@ -105,7 +105,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(cassandraPlugin, { config })
   }
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
-  await fastify.register(authPlugin, { config })
+  await fastify.register(accountsPlugin, { config })
 
   if (role === 'server') {
     await fastify.register(sensiblePlugin)
@@ -125,6 +125,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // doors: REST routes and gRPC services (thin: parse, authorize, call the domain service, map)
   if (role === 'server') {
+    await fastify.register(guardsPlugin)
     await fastify.register(healthRoutes)
     await fastify.register(authRoutes)
     await fastify.register(leaderboardRoutes)
@@ -134,7 +135,6 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(sessionsRoutes)
     await fastify.register(usersRoutes)
     await fastify.register(adminRoutes)
-    await fastify.register(bullBoardPlugin)
     await fastify.register(leaderboardGrpc)
     await fastify.register(usersGrpc, { config })
     await fastify.register(shapesGrpc)

@@ -1,16 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { BASIC_CHALLENGE } from '../plugins/infra/auth.js'
-import { NotFoundError, UnauthenticatedError } from '../errors.js'
+import { NotFoundError } from '../errors.js'
 import { AccountCreateSchema, ErrorSchema, JwtResponseSchema, RevokedSchema, TokenResponseSchema, TokenRevokeSchema } from '../schemas/auth.js'
+import { basicLogin, requireAdmin } from './guards.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema }
-
-function basicPayload (header: string | undefined): string {
-  const m = /^Basic\s+(\S*)\s*$/i.exec(header ?? '')
-  if (!m) throw new UnauthenticatedError('missing or malformed "Authorization: Basic <base64 user:password>" header', BASIC_CHALLENGE)
-  return m[1] ?? ''
-}
 
 const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { auth } = app
@@ -22,11 +16,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ basicAuth: [] }],
       response: { 200: JwtResponseSchema, ...errors }
     },
-    // Per client address here; per username inside authenticateBasic.
+    // Per client address here; per username inside basicLogin.
     config: { rateLimit: { max: 20, timeWindow: 60_000 } }
-  }, async (request) => {
-    const principal = await auth.authenticateBasic(basicPayload(request.headers.authorization))
-    return await auth.signJwt(principal)
+  }, async (request, reply) => {
+    return await auth.signJwt(await basicLogin(request, reply))
   })
 
   app.post('/tokens', {
@@ -38,7 +31,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     config: { rateLimit: { max: 20, timeWindow: 60_000 } }
   }, async (request, reply) => {
-    const principal = await auth.authenticateBasic(basicPayload(request.headers.authorization))
+    const principal = await basicLogin(request, reply)
     return reply.code(201).send({ token: await auth.issueToken(principal.username) })
   })
 
@@ -50,7 +43,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: TokenRevokeSchema,
       response: { 200: RevokedSchema, 404: ErrorSchema, ...errors }
     },
-    preHandler: auth.requireAdmin
+    preHandler: requireAdmin
   }, async (request) => {
     const body = request.body
     if ('token' in body) {
@@ -68,7 +61,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: AccountCreateSchema,
       response: { 201: Type.Object({ username: Type.String(), admin: Type.Boolean() }), 409: ErrorSchema, ...errors }
     },
-    preHandler: auth.requireAdmin
+    preHandler: requireAdmin
   }, async (request, reply) => {
     const { username, password, admin = false } = request.body
     await auth.createAccount(username, password, { admin })

@@ -7,6 +7,7 @@ import {
 } from '../schemas/leaderboard.js'
 import { InvalidArgumentError, NotFoundError } from '../errors.js'
 import { parseEntries, type Window } from '../plugins/leaderboard/service.js'
+import { requireAdmin, requireJwt } from './guards.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema }
 
@@ -17,7 +18,7 @@ function windowOf (query: { window?: Window, last_30_days?: string }): Window {
 }
 
 const leaderboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { leaderboard, auth, config } = app
+  const { leaderboard, config } = app
 
   app.post('/scores', {
     schema: {
@@ -28,7 +29,7 @@ const leaderboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: ScoresBodySchema,
       response: { 200: Type.Array(ScoreResultSchema), ...errors }
     },
-    preHandler: auth.requireJwt
+    preHandler: requireJwt
   }, async (request) => {
     // All entries are validated before anything is written: one bad entry and the batch is refused.
     const entries = parseEntries(request.body, config.MAX_BATCH)
@@ -44,7 +45,7 @@ const leaderboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: LeaderboardQuerySchema,
       response: { 200: BoardPageSchema, ...errors }
     },
-    preHandler: auth.requireJwt
+    preHandler: requireJwt
   }, async (request) => {
     const { page, name, board } = request.query
     return await leaderboard.page({ board, page, name, window: windowOf(request.query) })
@@ -59,7 +60,7 @@ const leaderboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: BoardQuerySchema,
       response: { 200: PlayerDeletedSchema, 403: ErrorSchema, ...errors }
     },
-    preHandler: auth.requireAdmin
+    preHandler: requireAdmin
   }, async (request) => {
     const { name } = request.params
     const boards = await leaderboard.deletePlayer(name, request.query.board)

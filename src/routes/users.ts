@@ -4,12 +4,13 @@ import {
   ExportAcceptedSchema, ExportParamsSchema, ExportStatusSchema, UserListQuerySchema, UserPageSchema, UserParamsSchema,
   UserSchema, UsersStatsSchema
 } from '../schemas/users.js'
+import { requireAdmin, requireJwt } from './guards.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema }
 
 // Reads of stored users (JWT) and the export (admin). Records arrive over gRPC (Users service).
 const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { users, auth } = app
+  const { users } = app
 
   app.get('/users', {
     schema: {
@@ -19,7 +20,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: UserListQuerySchema,
       response: { 200: UserPageSchema, ...errors }
     },
-    preHandler: auth.requireJwt
+    preHandler: requireJwt
   }, async (request) => await users.list(request.query.cursor, request.query.limit))
 
   app.get('/users/stats', {
@@ -29,7 +30,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearerAuth: [] }],
       response: { 200: UsersStatsSchema, ...errors }
     },
-    preHandler: auth.requireJwt
+    preHandler: requireJwt
   }, async () => await users.stats())
 
   app.get('/users/:email', {
@@ -40,7 +41,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: UserParamsSchema,
       response: { 200: UserSchema, 404: ErrorSchema, ...errors }
     },
-    preHandler: auth.requireJwt
+    preHandler: requireJwt
   }, async (request) => await users.get(request.params.email))
 
   app.post('/users/export', {
@@ -50,7 +51,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ basicAuth: [] }, { bearerAuth: [] }],
       response: { 202: ExportAcceptedSchema, ...errors }
     },
-    preHandler: auth.requireAdmin
+    preHandler: requireAdmin
   }, async (request, reply) => {
     return reply.code(202).send({ job_id: await users.requestExport(request.user?.sub) })
   })
@@ -63,7 +64,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: ExportParamsSchema,
       response: { 200: ExportStatusSchema, 404: ErrorSchema, ...errors }
     },
-    preHandler: auth.requireAdmin
+    preHandler: requireAdmin
   }, async (request) => await users.exportStatus(request.params.id))
 }
 

@@ -2,6 +2,7 @@ import t from 'tap'
 import { manualClock } from '../../src/clock.js'
 import { buildClean as build, NOW } from '../leaderboard-fixture.js'
 import { createLeaderboard, DAY_MS } from '../../src/plugins/leaderboard/service.js'
+import { createLeaderboardStore } from '../../src/plugins/leaderboard/redis-store.js'
 import { maintenanceProcessor, MAINTENANCE_QUEUE, MAINTENANCE_SCHEDULER_ID } from '../../src/jobs/leaderboard-maintenance.js'
 import type { Job } from 'bullmq'
 
@@ -68,7 +69,8 @@ t.test('the 30-day window is today and the previous 29 UTC days', async (t) => {
 t.test('processes whose clocks straddle UTC midnight share the 30-day view, not rebuilding it back and forth', async (t) => {
   const midnight = Math.ceil(NOW / DAY_MS) * DAY_MS
   const app = await build(t, { clock: manualClock(midnight - 50) })
-  const at = (ms: number) => createLeaderboard({ redis: app.redis, clock: manualClock(ms), config: { PAGE_SIZE: 10 } })
+  const store = createLeaderboardStore(app.redis)
+  const at = (ms: number) => createLeaderboard({ store, clock: manualClock(ms), config: { PAGE_SIZE: 10 } })
   const behind = at(midnight - 50)
   const ahead = at(midnight + 50)
   // A high score from the day that leaves the window at midnight: only the clock that passed midnight drops it.

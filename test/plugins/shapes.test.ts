@@ -5,6 +5,7 @@ import {
   area, cryptoRandomInt, kindOfId, parseShapeType, perimeter, randomCoords, type RandomInt, type ShapeKind
 } from '../../src/plugins/shapes/geometry.js'
 import { createShapes } from '../../src/plugins/shapes/service.js'
+import { createShapesStore } from '../../src/plugins/shapes/redis-store.js'
 import { chaosGate } from '../../src/grpc/interceptors/chaos.js'
 import { signatureMatches } from '../../src/grpc/interceptors/signature.js'
 
@@ -97,7 +98,7 @@ t.test('perimeter paging returns every shape once even when ties straddle pages'
   const redis = await freshRedis(t)
   // Rectangles 1×1 (P=4) ×5, 2×1 (P=6) ×4, 3×3 (P=12) ×2, with pages of 3: ties cross page boundaries.
   const sizes: Array<[number, number]> = [...Array(5).fill([1, 1]), ...Array(4).fill([2, 1]), ...Array(2).fill([3, 3])]
-  const shapes = createShapes({ redis, random: scripted(sizes.flat()), pageSize: 3 })
+  const shapes = createShapes({ store: createShapesStore(redis), random: scripted(sizes.flat()), pageSize: 3 })
   for (let i = 0; i < sizes.length; i++) await shapes.create('Rectangle')
   const all = []
   for await (const r of shapes.perimetersGreaterThan(0)) all.push(r)
@@ -111,7 +112,7 @@ t.test('perimeter paging returns every shape once even when ties straddle pages'
 
 t.test('a consumer that stops early stops the Redis paging', async (t) => {
   const redis = await freshRedis(t)
-  const shapes = createShapes({ redis, pageSize: 2 })
+  const shapes = createShapes({ store: createShapesStore(redis), pageSize: 2 })
   for (let i = 0; i < 10; i++) await shapes.create('Pentagon')
   let pages = 0
   const zrange = redis.zrange.bind(redis)
@@ -124,7 +125,7 @@ t.test('a consumer that stops early stops the Redis paging', async (t) => {
 
 t.test('GetAreas logic yields one answer per id, in order', async (t) => {
   const redis = await freshRedis(t)
-  const shapes = createShapes({ redis, random: scripted([2, 3]) })
+  const shapes = createShapes({ store: createShapesStore(redis), random: scripted([2, 3]) })
   await shapes.create('Rectangle')
   async function * ids () { yield * ['R-0', 'R-1', '?', 'R-0'] }
   const out = []
@@ -134,7 +135,7 @@ t.test('GetAreas logic yields one answer per id, in order', async (t) => {
 
 t.test('total area batches lookups and keeps the arrival order of valid and invalid ids', async (t) => {
   const redis = await freshRedis(t)
-  const shapes = createShapes({ redis, random: scripted([1, 2, 3, 4]), pageSize: 2 })
+  const shapes = createShapes({ store: createShapesStore(redis), random: scripted([1, 2, 3, 4]), pageSize: 2 })
   await shapes.create('Rectangle')
   await shapes.create('Rectangle')
   const r = await shapes.totalArea(['R-1', 'x', 'R-9', 'R-0', 'R-1'])

@@ -140,3 +140,69 @@ t.test('the admin account is ensured at start from ADMIN_USER / ADMIN_PASSWORD',
   const app = await build(t, { config: { ADMIN_USER: 'boss', ADMIN_PASSWORD: 'boss-password-1' } })
   t.same(await app.auth.verifyPassword('boss', 'boss-password-1'), { username: 'boss', admin: true })
 })
+
+t.test('malformed Basic headers are refused with 401, the Basic challenge and a body naming the problem', async (t) => {
+  const app = await build(t)
+  const MALFORMED = 'missing or malformed "Authorization: Basic <base64 user:password>" header'
+  const NOT_BASE64 = 'credentials must be base64 of user:password'
+  const b64 = (s: string) => Buffer.from(s).toString('base64')
+  const cases: Array<[string | undefined, string]> = [
+    [undefined, MALFORMED],
+    ['Basic', MALFORMED],
+    ['Bearer abc', MALFORMED],
+    ['Basic a b', MALFORMED],
+    ['Basic ', NOT_BASE64],
+    ['Basic !!!', NOT_BASE64],
+    ['Basic ' + b64('nocolon'), NOT_BASE64],
+    ['Basic ' + b64(':no-username'), NOT_BASE64],
+    [basic('nobody', 'wrong-password'), 'invalid username or password']
+  ]
+  for (const [header, message] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/auth', remoteAddress: '10.5.0.1', headers: header === undefined ? {} : { authorization: header } })
+    t.equal(res.statusCode, 401, `POST /auth, header ${header}`)
+    t.same(res.json(), { message, code: 'PLAYFIELD_UNAUTHENTICATED' }, `POST /auth, header ${header}`)
+    t.equal(res.headers['www-authenticate'], 'Basic realm="playfield", charset="UTF-8"')
+  }
+  const spaced = await app.inject({ method: 'POST', url: '/auth', headers: { authorization: `basic \t${b64('admin:admin-password')}  ` } })
+  t.equal(spaced.statusCode, 200, 'the scheme is case-insensitive and extra blanks are tolerated')
+})
+
+t.test('admin routes answer bad Basic credentials as before: 401 with the challenge, 403 for non-admins', async (t) => {
+  const app = await build(t)
+  await app.auth.createAccount('player9', 'player-pass-9')
+  const cases: Array<[string | undefined, number, string, string | undefined]> = [
+    [undefined, 401, 'admin credentials required', 'Basic realm="playfield", charset="UTF-8"'],
+    ['Basic !!!', 401, 'credentials must be base64 of user:password', 'Basic realm="playfield", charset="UTF-8"'],
+    ['Basic a b', 401, 'credentials must be base64 of user:password', 'Basic realm="playfield", charset="UTF-8"'],
+    [basic('player9', 'wrong-password'), 401, 'invalid username or password', 'Basic realm="playfield", charset="UTF-8"'],
+    [basic('player9', 'player-pass-9'), 403, 'admin only', undefined],
+    ['Bearer not-a-jwt', 401, 'invalid or expired token', 'Bearer realm="playfield"']
+  ]
+  for (const url of ['/admin/dead-letters', '/admin/queues', '/admin/queues/api/queues']) {
+    for (const [header, status, message, challenge] of cases) {
+      const res = await app.inject({ url, headers: header === undefined ? {} : { authorization: header } })
+      t.equal(res.statusCode, status, `${url}, header ${header}`)
+      t.same(res.json(), { message, code: status === 401 ? 'PLAYFIELD_UNAUTHENTICATED' : 'PLAYFIELD_FORBIDDEN' }, `${url}, header ${header}`)
+      t.equal(res.headers['www-authenticate'], challenge, `${url}, header ${header}`)
+    }
+    t.equal((await app.inject({ url, headers: { authorization: ADMIN } })).statusCode, 200, `${url} with admin credentials`)
+  }
+})
+
+t.test('admin Basic credentials count against the per-username login limit; a correct one gives its slot back', async (t) => {
+  const app = await build(t)
+  // An admin of its own: the attempt counters live in this file's Redis, shared by its tests.
+  await app.auth.createAccount('boss3', 'boss-password-3', { admin: true })
+  const BOSS = basic('boss3', 'boss-password-3')
+  for (let i = 0; i < 15; i++) {
+    t.equal((await app.inject({ url: '/admin/dead-letters', headers: { authorization: BOSS } })).statusCode, 200, `admin ${i}`)
+  }
+  const codes: number[] = []
+  for (let i = 0; i < 11; i++) {
+    codes.push((await app.inject({ url: '/admin/queues', headers: { authorization: basic('boss3', `guess-${i}-x`) } })).statusCode)
+  }
+  t.same(codes, [...Array(10).fill(401), 429])
+  const locked = await app.inject({ url: '/admin/dead-letters', headers: { authorization: BOSS } })
+  t.equal(locked.statusCode, 429, 'locked for the window, even with the right password')
+  t.equal(locked.json().code, 'PLAYFIELD_RATE_LIMITED')
+})

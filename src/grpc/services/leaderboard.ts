@@ -8,7 +8,8 @@ import type { PlayerScore__Output as PlayerScoreIn } from '../generated/leaderbo
 import type { ScoreResponse } from '../generated/leaderboard/ScoreResponse.js'
 import type { GetLeaderBoard__Output as GetLeaderBoardIn } from '../generated/leaderboard/GetLeaderBoard.js'
 import type { LeaderBoardResponse } from '../generated/leaderboard/LeaderBoardResponse.js'
-import type { AuthService } from '../../plugins/infra/auth.js'
+import type { AccountsService } from '../../plugins/accounts/service.js'
+import { bearerAuthorizer } from '../interceptors/bearer.js'
 import { entryProblem, type LeaderboardService, type Window } from '../../plugins/leaderboard/service.js'
 
 // Messages of one stream that may wait for their answer. Past this the stream stops reading (HTTP/2 flow control
@@ -125,7 +126,7 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
   }
 }
 
-export function leaderboardHandlers (app: { leaderboard: LeaderboardService, auth: Pick<AuthService, 'authenticateBasic' | 'issueToken'> }) {
+export function leaderboardHandlers (app: { leaderboard: LeaderboardService, auth: Pick<AccountsService, 'authenticateBasic' | 'issueToken'> }) {
   const { leaderboard, auth } = app
   return {
     AuthenticateUser: unary<{ data: string }, { token: string }>(async (req) => {
@@ -144,7 +145,7 @@ export default fp(async function leaderboardGrpc (app) {
   app.grpc.addService(grpcObject.leaderboard.LeaderBoard.service, leaderboardHandlers(app), {
     name: 'leaderboard.LeaderBoard',
     packageDefinition,
-    authorize: app.auth.grpcBearer,
+    authorize: bearerAuthorizer(app.auth),
     publicMethods: ['AuthenticateUser']
   })
-}, { name: 'leaderboard-grpc', dependencies: ['grpc-server', 'leaderboard', 'auth'] })
+}, { name: 'leaderboard-grpc', dependencies: ['grpc-server', 'leaderboard', 'accounts'] })

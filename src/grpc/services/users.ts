@@ -3,6 +3,7 @@ import type { ServerReadableStream, ServiceClientConstructor, UntypedServiceImpl
 import type { Config } from '../../config.js'
 import { clientStream, unary } from '../handlers.js'
 import { loadProto } from '../proto.js'
+import { bearerAuthorizer } from '../interceptors/bearer.js'
 import type { IngestReply, UsersService } from '../../plugins/users/service.js'
 
 type UserRequest = Record<string, unknown>
@@ -89,9 +90,9 @@ export default fp(async function usersGrpc (app, { config }: { config: Config })
   app.grpc.addService(grpcObject.Users.service, implementation, {
     name: 'Users',
     packageDefinition,
-    authorize: config.USERS_REQUIRE_AUTH ? app.auth.grpcBearer : undefined
+    authorize: config.USERS_REQUIRE_AUTH ? bearerAuthorizer(app.auth) : undefined
   })
-}, { name: 'users-grpc', dependencies: ['grpc-server', 'users', 'auth'] })
+}, { name: 'users-grpc', dependencies: ['grpc-server', 'users', 'accounts'] })
 
 async function pushFrom (session: Session, list: UserRequest[], from: number): Promise<void> {
   for (let i = from; i < list.length; i++) {

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { createCategoryStore } from './redis-store.js'
 import { createCategories, type CategoriesService } from './service.js'
 
 declare module 'fastify' {
@@ -6,5 +7,5 @@ declare module 'fastify' {
 }
 
 export default fp(async function categoriesPlugin (app) {
-  app.decorate('categories', createCategories({ redis: app.redis }))
+  app.decorate('categories', createCategories({ store: createCategoryStore(app.redis) }))
 }, { name: 'categories', dependencies: ['redis'] })

@@ -1,130 +1,19 @@
-import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { defineScripts, type RedisClient } from '../infra/lua.js'
+import { CREATE, READ } from './scripts.js'
 import type { FlatNode } from './tree.js'
 
-// Keys (one hash tag, so both scripts stay inside one Redis Cluster slot):
-//   cat:{tree}:seq            last id handed out (INCRBY reserves a whole tree's range at once)
-//   cat:{tree}:names          hash name → id (uniqueness; names are stored trimmed and compared exactly)
-//   cat:{tree}:name           hash id → name
-//   cat:{tree}:parent         hash id → parent id (0 for a root category)
-//   cat:{tree}:children:<id>  list of direct children ids, in creation order
-//   cat:{tree}:roots          list of root category ids, in creation order
+// The only file of the categories domain that names keys or talks to Redis. Keys:
+//   cat:{tree}:seq            string  last id handed out (INCRBY reserves a whole tree's range at once)
+//   cat:{tree}:names          hash    name → id (uniqueness; names are stored trimmed and compared exactly)
+//   cat:{tree}:name           hash    id → name
+//   cat:{tree}:parent         hash    id → parent id (0 for a root category)
+//   cat:{tree}:children:<id>  list    direct children ids, in creation order
+//   cat:{tree}:roots          list    root category ids, in creation order
+// Hash tag: {tree} on every key (one tag for the whole tree), so both scripts stay inside one Redis Cluster slot.
+// Multi-key operations: both scripts, create and read, touch every key above. They get the five fixed keys in
+// KEYS but build the children:<id> keys inside Lua from a prefix in ARGV (not declared in KEYS).
 const P = 'cat:{tree}:'
 const KEYS = [`${P}seq`, `${P}names`, `${P}name`, `${P}parent`, `${P}roots`]
-
-// Variadic calls in chunks: one redis.call per thousand arguments instead of one per category, and unpack()
-// stays far below Lua's C-stack limit. With `out`, replies (HMGET) are appended to it in order.
-const CHUNKED = `
-local function chunked (cmd, key, args, out)
-  for i = 1, #args, 1000 do
-    local r = redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args)))
-    if out then for j = 1, #r do out[#out + 1] = r[j] end end
-  end
-  return out
-end
-`
-
-// Every check runs before the first write, and a script runs alone, so a tree is stored whole or not at all,
-// and two requests racing for one name can't both win. ARGV: children-key prefix, parent id (0 = new root),
-// then (name, parent index) pairs in pre-order; index 0 means "the parent id", i > 0 the i-th node of this tree.
-const CREATE = CHUNKED + `
-local seq, names, name, parent, roots = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local childrenKey = ARGV[1]
-local parentId = ARGV[2]
-local n = (#ARGV - 2) / 2
-if parentId ~= '0' and redis.call('HEXISTS', name, parentId) == 0 then return {'no-parent'} end
-local list, batch = {}, {}
-for i = 1, n do
-  local nm = ARGV[1 + 2 * i]
-  if batch[nm] then return {'exists', nm} end
-  batch[nm] = true
-  list[i] = nm
-end
-local found = chunked('HMGET', names, list, {})
-for i = 1, n do
-  if found[i] then return {'exists', list[i]} end
-end
-local first = redis.call('INCRBY', seq, n) - n + 1
-local byName, byId, parents, kids, kidKeys = {}, {}, {}, {}, {}
-for i = 1, n do
-  local id = first + i - 1
-  local p = tonumber(ARGV[2 + 2 * i])
-  local pid = parentId
-  if p > 0 then pid = tostring(first + p - 1) end
-  byName[#byName + 1] = list[i]; byName[#byName + 1] = id
-  byId[#byId + 1] = id; byId[#byId + 1] = list[i]
-  parents[#parents + 1] = id; parents[#parents + 1] = pid
-  local key = roots
-  if pid ~= '0' then key = childrenKey .. pid end
-  if not kids[key] then kids[key] = {}; kidKeys[#kidKeys + 1] = key end
-  local k = kids[key]
-  k[#k + 1] = id
-end
-chunked('HSET', names, byName)
-chunked('HSET', name, byId)
-chunked('HSET', parent, parents)
-for _, key in ipairs(kidKeys) do chunked('RPUSH', key, kids[key]) end
-return {'ok', first}
-`
-
-// A category and its whole family in one round trip. The descendants walk uses an explicit stack (no recursion
-// limit for deep trees); the ancestors walk ends because a parent's id is always smaller than its child's.
-// Returns { name, ancestors, direct children, descendants, siblings }, each list flat: id, name, id, name…
-const READ = CHUNKED + `
-local name, parent, roots = KEYS[3], KEYS[4], KEYS[5]
-local childrenKey = ARGV[1]
-local id = ARGV[2]
-local own = redis.call('HGET', name, id)
-if not own then return false end
-local function named (ids, skip)
-  local kept = {}
-  for _, c in ipairs(ids) do
-    if c ~= skip then kept[#kept + 1] = c end
-  end
-  local names = chunked('HMGET', name, kept, {})
-  local out = {}
-  for i = 1, #kept do
-    out[#out + 1] = kept[i]
-    out[#out + 1] = names[i]
-  end
-  return out
-end
-local ancestors = {}
-local p = redis.call('HGET', parent, id)
-while p ~= '0' do
-  ancestors[#ancestors + 1] = p
-  ancestors[#ancestors + 1] = redis.call('HGET', name, p)
-  p = redis.call('HGET', parent, p)
-end
-local direct = redis.call('LRANGE', childrenKey .. id, 0, -1)
-local descendants = {}
-local stack = {}
-for i = #direct, 1, -1 do stack[#stack + 1] = direct[i] end
-while #stack > 0 do
-  local c = table.remove(stack)
-  descendants[#descendants + 1] = c
-  local kids = redis.call('LRANGE', childrenKey .. c, 0, -1)
-  for i = #kids, 1, -1 do stack[#stack + 1] = kids[i] end
-end
-local ownParent = redis.call('HGET', parent, id)
-local family
-if ownParent == '0' then family = redis.call('LRANGE', roots, 0, -1)
-else family = redis.call('LRANGE', childrenKey .. ownParent, 0, -1) end
-return {own, ancestors, named(direct), named(descendants), named(family, id)}
-`
-
-/** Runs a script by its SHA, sending the source only when Redis doesn't have it (first use, after a restart). */
-function script (redis: Redis, source: string) {
-  const sha = createHash('sha1').update(source).digest('hex')
-  return async (...args: Array<string | number>): Promise<unknown> => {
-    try {
-      return await redis.evalsha(sha, KEYS.length, ...KEYS, ...args)
-    } catch (err) {
-      if (!(err as Error).message?.startsWith('NOSCRIPT')) throw err
-      return await redis.eval(source, KEYS.length, ...KEYS, ...args)
-    }
-  }
-}
 
 export interface StoredRef { id: number, name: string }
 export interface StoredCategory {
@@ -149,22 +38,21 @@ function refs (flat: Flat): StoredRef[] {
   return out
 }
 
-export function createCategoryStore (redis: Redis) {
-  const createScript = script(redis, CREATE)
-  const readScript = script(redis, READ)
+export function createCategoryStore (redis: RedisClient) {
+  const scripts = defineScripts(redis, 'categories', { create: CREATE, read: READ })
   return {
     async create (parentId: number, nodes: FlatNode[]): Promise<CreateOutcome> {
       const args: Array<string | number> = [`${P}children:`, String(parentId)]
       // Indexes become 1-based for the script; the root's parent (-1) becomes 0, "the parent id".
       for (const node of nodes) args.push(node.name, node.parent + 1)
-      const res = await createScript(...args) as [string, (number | string)?]
+      const res = await scripts.create(KEYS, args) as [string, (number | string)?]
       if (res[0] === 'ok') return { kind: 'ok', first: Number(res[1]) }
       if (res[0] === 'no-parent') return { kind: 'no-parent' }
       return { kind: 'exists', name: String(res[1]) }
     },
 
     async read (id: number): Promise<StoredCategory | undefined> {
-      const res = await readScript(`${P}children:`, String(id)) as
+      const res = await scripts.read(KEYS, [`${P}children:`, String(id)]) as
         [string, Flat, Flat, Flat, Flat] | null
       if (res === null) return undefined
       const [name, ancestors, direct, descendants, siblings] = res
@@ -179,3 +67,5 @@ export function createCategoryStore (redis: Redis) {
     }
   }
 }
+
+export type CategoryStore = ReturnType<typeof createCategoryStore>

@@ -1,12 +1,9 @@
-import type { Redis } from 'ioredis'
 import { ConflictError, NotFoundError } from '../../errors.js'
 import type { Category, CategoryCreated } from '../../schemas/categories.js'
-import { createCategoryStore } from './redis-store.js'
+import type { CategoryStore } from './redis-store.js'
 import { parseTree } from './tree.js'
 
-export function createCategories ({ redis }: { redis: Redis }) {
-  const store = createCategoryStore(redis)
-
+export function createCategories ({ store }: { store: CategoryStore }) {
   return {
     /**
      * Creates a whole nested tree ({ name, children?, parent_id? }) atomically. The shape is checked here first

@@ -5,13 +5,12 @@ import { assetRoot } from '../../runtime.js'
 import type { IServerAdapter } from '@bull-board/api/typings/app'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
-import { toHttpError, UnauthenticatedError } from '../../errors.js'
 
 export const BULL_BOARD_PATH = '/admin/queues'
 
-// bull-board at /admin/queues behind admin credentials (HTTP Basic in a browser, or an admin JWT). Not wrapped
-// in fastify-plugin: the auth hook stays inside this context. Every queue of the app is listed, including the
-// ones other domains create after this plugin registered: the list is refreshed when the registry grows.
+// bull-board at /admin/queues. Not wrapped in fastify-plugin: it is mounted inside the admin routes' context,
+// behind their dashboard gate (src/routes/admin.ts). Every queue of the app is listed, including the ones other
+// domains create after this plugin registered: the list is refreshed when the registry grows.
 export default async function bullBoardPlugin (app: FastifyInstance) {
   const serverAdapter = new FastifyAdapter()
   serverAdapter.setBasePath(BULL_BOARD_PATH)
@@ -30,17 +29,6 @@ export default async function bullBoardPlugin (app: FastifyInstance) {
     shown = queues.length
   }
   app.addHook('onReady', async () => refresh())
-  // bull-board installs its own error handler in its routes' context, so refusals are answered here, in the
-  // app's error shape and with the Basic challenge a browser needs to show its login prompt.
-  app.addHook('onRequest', async (request, reply) => {
-    try {
-      await app.auth.requireAdmin(request, reply)
-    } catch (err) {
-      const { statusCode, body } = toHttpError(err)
-      if (err instanceof UnauthenticatedError && err.challenge) reply.header('www-authenticate', err.challenge)
-      return await reply.code(statusCode).send(body)
-    }
-  })
   app.addHook('onRequest', async () => refresh())
   await app.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH })
 }

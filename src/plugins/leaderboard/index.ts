@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { createLeaderboardStore } from './redis-store.js'
 import { createLeaderboard, type LeaderboardService } from './service.js'
 import {
   LB_DOMAIN, MAINTENANCE_QUEUE, MAINTENANCE_SCHEDULER_ID, maintenanceProcessor,
@@ -10,7 +11,8 @@ declare module 'fastify' {
 }
 
 export default fp(async function leaderboardPlugin (app) {
-  const leaderboard = createLeaderboard({ redis: app.redis, clock: app.clock, config: app.config })
+  const store = createLeaderboardStore(app.redis)
+  const leaderboard = createLeaderboard({ store, clock: app.clock, config: app.config })
   app.decorate('leaderboard', leaderboard)
 
   // The queue exists in every process (so the dashboard lists it); the scheduler is upserted and the worker runs
@@ -26,4 +28,4 @@ export default fp(async function leaderboardPlugin (app) {
         { name: 'maintain', data: {}, opts: { removeOnComplete: 50, removeOnFail: 100 } })
     })
   }
-}, { name: 'leaderboard', dependencies: ['redis', 'queues', 'auth'] })
+}, { name: 'leaderboard', dependencies: ['redis', 'queues', 'accounts'] })

@@ -1,9 +1,21 @@
-// Lua scripts: each runs atomically in Redis, so compare-and-set of a best score can't race and a listing is
-// read from one consistent state. Scores are stored NEGATED (see redis-store.ts): ascending ZRANGE then lists
-// the highest score first and, among equal scores, names in ascending byte order.
+// The leaderboard's Lua, loaded by redis-store.ts (and only there). Each script runs atomically in Redis, so
+// compare-and-set of a best score can't race and a listing is read from one consistent state. Scores are stored
+// NEGATED (see redis-store.ts): ascending ZRANGE then lists the highest score first and, among equal scores,
+// names in ascending byte order.
 
 /** Length of the rolling window, in UTC days. */
 export const WINDOW_DAYS = 30
+
+/**
+ * Registers a board name unless that would make more than the allowed number of boards.
+ * KEYS: 1 the board-name set. ARGV: 1 board, 2 the maximum. Returns 1 when the board is (now) known, else 0.
+ */
+export const ADD_BOARD = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
+`
 
 /**
  * Applies submissions in order, answering each with the standing right after it was applied (so a batch means

@@ -1,18 +1,13 @@
-import type { Redis } from 'ioredis'
 import type { Clock } from '../../clock.js'
 import type { Config } from '../../config.js'
 import { InvalidArgumentError, NotFoundError } from '../../errors.js'
-import { BOARDS_KEY, keys, withScripts } from './redis-store.js'
+import type { LeaderboardStore, Slice } from './redis-store.js'
 import { WINDOW_DAYS } from './scripts.js'
 
 export const DAY_MS = 86_400_000
 /** The 30-day board covers today and the previous 29 UTC days. */
 export { WINDOW_DAYS }
 
-const ADD_BOARD = `if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[1])
-return 1`
 export const MAX_SCORE = 4_294_967_295
 export const DEFAULT_BOARD = 'default'
 export const MAX_NAME_LENGTH = 128
@@ -43,8 +38,6 @@ export interface PageQuery {
 }
 
 export const dayOf = (ms: number) => Math.floor(ms / DAY_MS)
-// Stored scores are negated (see redis-store.ts); `0 - x` also turns -0 into 0.
-const fromStored = (s: string | number) => 0 - Number(s)
 
 export function checkBoard (board: string | undefined): string {
   if (board === undefined || board === '') return DEFAULT_BOARD
@@ -103,55 +96,41 @@ export function parseEntries (body: unknown, maxBatch: number): ScoreEntry[] {
   })
 }
 
-function records (items: string[], start: number, firstRank: number): BoardRecord[] {
+function records ({ entries, start, firstRank }: Slice): BoardRecord[] {
   const out: BoardRecord[] = []
   let rank = firstRank
-  for (let i = 0; i < items.length; i += 2) {
-    const score = fromStored(items[i + 1]!)
+  for (let i = 0; i < entries.length; i++) {
+    const { name, score } = entries[i]!
     // Competition ranking: a new score starts at its position; a repeated score keeps the rank before it.
-    if (i > 0 && score !== out[out.length - 1]!.score) rank = start + i / 2 + 1
-    out.push({ name: items[i]!, score, rank })
+    if (i > 0 && score !== out[out.length - 1]!.score) rank = start + i + 1
+    out.push({ name, score, rank })
   }
   return out
 }
 
 const label = (window: Window) => window === 'all_time' ? 'all-time' : 'last-30-days'
 
-export interface LeaderboardDeps { redis: Redis, clock: Clock, config: Pick<Config, 'PAGE_SIZE'> & Partial<Pick<Config, 'MAX_BOARDS'>> }
+export interface LeaderboardDeps {
+  store: LeaderboardStore
+  clock: Clock
+  config: Pick<Config, 'PAGE_SIZE'> & Partial<Pick<Config, 'MAX_BOARDS'>>
+}
 
-export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
-  const r = withScripts(redis)
+export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
   const knownBoards = new Set<string>()
-  const keyCache = new Map<string, ReturnType<typeof keys>>()
-  const keysOf = (board: string) => {
-    let k = keyCache.get(board)
-    if (!k) {
-      k = keys(board)
-      if (keyCache.size < 1000) keyCache.set(board, k)
-    }
-    return k
-  }
-  const windowBuckets = (board: string, day: number) =>
-    Array.from({ length: WINDOW_DAYS }, (_, i) => keysOf(board).day(day - i))
   const viewTtl = (day: number, now: number) => (day + 1) * DAY_MS - now + GRACE_MS
   // A bucket is read up to and including day + 29.
   const bucketTtl = (day: number, now: number) => (day + WINDOW_DAYS) * DAY_MS - now + GRACE_MS
 
-  async function rebuildView (board: string, day: number, now: number, force = false): Promise<number> {
-    const k = keysOf(board)
-    return await r.lbRebuildView(2 + WINDOW_DAYS, k.view, k.viewDay, ...windowBuckets(board, day),
-      day, viewTtl(day, now), force ? '1' : '0')
-  }
-
-  // Scripts that touch the 30-day view answer STALE (before writing anything) when the view was built for
-  // another day: the caller rebuilds it from the buckets and runs the script again. Retrying is therefore safe.
+  // Store calls that touch the 30-day view answer STALE (before writing anything) when the view was built for
+  // another day: the caller rebuilds it from the buckets and calls again. Retrying is therefore safe.
   async function withFreshView<T> (board: string, run: (day: number, now: number) => Promise<T | 'STALE'>): Promise<T> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = clock.now()
       const day = dayOf(now)
       const result = await run(day, now)
       if (result !== 'STALE') return result
-      await rebuildView(board, day, now)
+      await store.rebuildView(board, day, viewTtl(day, now))
     }
     throw new Error(`30-day view of board ${board} keeps going stale`)
   }
@@ -161,39 +140,22 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
     if (entries.length === 0) return []
     if (!knownBoards.has(board)) {
       // Every board is kept (and maintained) until deleted, so clients can't make us keep an unbounded number.
-      const added = await redis.eval(ADD_BOARD, 1, BOARDS_KEY, board, config.MAX_BOARDS ?? 1000)
-      if (added !== 1) throw new InvalidArgumentError(`board ${board} would be more than MAX_BOARDS (${config.MAX_BOARDS ?? 1000}) boards`)
+      const max = config.MAX_BOARDS ?? 1000
+      if (!await store.addBoard(board, max)) throw new InvalidArgumentError(`board ${board} would be more than MAX_BOARDS (${max}) boards`)
       knownBoards.add(board)
     }
-    const k = keysOf(board)
     return await withFreshView(board, async (day, now) => {
-      const dedupeKeys: string[] = []
-      const args: Array<string | number> = [day, bucketTtl(day, now), viewTtl(day, now), DEDUPE_TTL_MS]
-      for (const e of entries) {
-        let index = 0
-        if (e.submission_id) {
-          dedupeKeys.push(k.submission(e.name, e.submission_id))
-          index = 5 + dedupeKeys.length
-        }
-        args.push(e.name, String(-e.score), index)
-      }
-      const reply = await r.lbSubmit(5 + dedupeKeys.length, k.all, k.day(day), k.days, k.view, k.viewDay,
-        ...dedupeKeys, ...args)
-      if (reply === 'STALE') return 'STALE'
-      const flat = reply as Array<string | number>
+      const ttls = { bucketMs: bucketTtl(day, now), viewMs: viewTtl(day, now), dedupeMs: DEDUPE_TTL_MS }
+      const rows = await store.submit(board, day, ttls, entries)
+      if (rows === 'STALE') return 'STALE'
       return entries.map((e, i) => ({
         name: e.name,
-        score: flat[i * 4] === '' ? 0 : fromStored(flat[i * 4]!),
-        rank: Number(flat[i * 4 + 1]),
-        window_rank: Number(flat[i * 4 + 2]),
-        duplicate: flat[i * 4 + 3] === 1
+        score: rows[i]!.best ?? 0,
+        rank: rows[i]!.rank,
+        window_rank: rows[i]!.windowRank,
+        duplicate: rows[i]!.duplicate
       }))
     })
-  }
-
-  function setOf (board: string, window: Window, day: number): Array<string | number> {
-    const k = keysOf(board)
-    return window === 'all_time' ? [1, k.all] : [2, k.view, k.viewDay]
   }
 
   return {
@@ -220,20 +182,15 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
         if (problem) throw new InvalidArgumentError(problem)
       }
       const size = query.size ?? config.PAGE_SIZE
-      const reply = await withFreshView(board, async (day) => {
-        const res = await r.lbPage(...setOf(board, window, day) as [number, ...string[]], page, size, name, day)
-        return res[0] === 'STALE' ? 'STALE' : res
-      })
-      const total = Number(reply[1])
-      if (reply[0] === 'BADPAGE') {
+      const reply = await withFreshView(board, async (day) => await store.page(board, window, day, page, size, name))
+      const total = reply.total
+      if (reply.status === 'BADPAGE') {
         throw new InvalidArgumentError(`page ${page} is past the last page (${Math.max(1, Math.ceil(total / size))}) of the ${label(window)} board`)
       }
-      if (reply[0] === 'NONAME') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
-      type Ok = [string, number, number, number, string[], number, number, string[]]
-      const [, , start, firstRank, items, aroundStart, aroundFirst, around] = reply as Ok
+      if (reply.status === 'NONAME') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
       return {
-        results: records(items, start, firstRank),
-        around_me: aroundStart < 0 ? [] : records(around, aroundStart, aroundFirst),
+        results: records(reply.page),
+        around_me: reply.around ? records(reply.around) : [],
         next_page: page < Math.ceil(total / size) ? page + 1 : 0,
         total
       }
@@ -245,12 +202,9 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
       const window = opts.window ?? 'all_time'
       const problem = nameProblem(name)
       if (problem) throw new InvalidArgumentError(problem)
-      const reply = await withFreshView(board, async (day) => {
-        const res = await r.lbPlayer(...setOf(board, window, day) as [number, ...string[]], name, day)
-        return res[0] === 'STALE' ? 'STALE' : res
-      })
-      if (reply[0] !== 'OK') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
-      return { name, score: fromStored(reply[1] as string), rank: Number(reply[2]) }
+      const found = await withFreshView(board, async (day) => await store.player(board, window, day, name))
+      if (!found) throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
+      return { name, score: found.score, rank: found.rank }
     },
 
     /**
@@ -273,15 +227,10 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
     async deletePlayer (name: string, boardName?: string): Promise<string[]> {
       const problem = nameProblem(name)
       if (problem) throw new InvalidArgumentError(problem)
-      const boards = boardName ? [checkBoard(boardName)] : (await redis.smembers(BOARDS_KEY)).sort()
+      const boards = boardName ? [checkBoard(boardName)] : (await store.boards()).sort()
       const removedFrom: string[] = []
       for (const board of boards) {
-        const k = keysOf(board)
-        const days = await redis.zrange(k.days, 0, -1)
-        const tx = redis.multi().zrem(k.all, name).zrem(k.view, name)
-        for (const d of days) tx.zrem(k.day(Number(d)), name)
-        const res = await tx.exec()
-        if (res?.some(([err, n]) => !err && n === 1)) removedFrom.push(board)
+        if (await store.deletePlayer(board, name)) removedFrom.push(board)
       }
       return removedFrom
     },
@@ -293,16 +242,11 @@ export function createLeaderboard ({ redis, clock, config }: LeaderboardDeps) {
     async maintain (): Promise<{ boards: number, droppedBuckets: number, day: number }> {
       const now = clock.now()
       const day = dayOf(now)
-      const boards = await redis.smembers(BOARDS_KEY)
+      const boards = await store.boards()
       let dropped = 0
       for (const board of boards) {
-        const k = keysOf(board)
-        const old = await redis.zrangebyscore(k.days, '-inf', day - WINDOW_DAYS)
-        if (old.length > 0) {
-          const res = await redis.multi().del(...old.map(d => k.day(Number(d)))).zrem(k.days, ...old).exec()
-          dropped += Number(res?.[0]?.[1] ?? 0)
-        }
-        await rebuildView(board, day, now, true)
+        dropped += await store.dropBuckets(board, day - WINDOW_DAYS)
+        await store.rebuildView(board, day, viewTtl(day, now), true)
       }
       return { boards: boards.length, droppedBuckets: dropped, day }
     }

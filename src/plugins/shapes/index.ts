@@ -1,9 +1,10 @@
 import fp from 'fastify-plugin'
+import { createShapesStore } from './redis-store.js'
 import { createShapes, type ShapesService } from './service.js'
 
 // The shapes domain: decorates app.shapes; the gRPC ShapeService (src/grpc/services/shapes.ts) only calls this.
 export default fp(async function shapesPlugin (app) {
-  app.decorate('shapes', createShapes({ redis: app.redis }))
+  app.decorate('shapes', createShapes({ store: createShapesStore(app.redis) }))
 }, { name: 'shapes', dependencies: ['redis'] })
 
 declare module 'fastify' {

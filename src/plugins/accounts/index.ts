@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto'
+import fp from 'fastify-plugin'
+import jwt from '@fastify/jwt'
+import type { Config } from '../../config.js'
+import { createAccountsStore } from './redis-store.js'
+import { createAccounts, hashPassword, type AccountsService, type Principal } from './service.js'
+
+export interface RestTokens {
+  /** Signs the REST JWT for a principal (the doors verify it with request.jwtVerify). */
+  signJwt (principal: Principal): Promise<{ jwt: string, expires_in: number }>
+}
+
+// The decorator keeps its historical name, `auth`: routes, gRPC services and tests all reach accounts through it.
+declare module 'fastify' {
+  interface FastifyInstance { auth: AccountsService & RestTokens }
+}
+declare module '@fastify/jwt' {
+  interface FastifyJWT { payload: { sub: string, admin: boolean }, user: { sub: string, admin: boolean } }
+}
+
+export default fp(async function accountsPlugin (app, { config }: { config: Config }) {
+  const log = app.log.child({ component: 'accounts' })
+  let secret = config.JWT_SECRET
+  if (!secret) {
+    // Only outside production (config refuses to start without it there): tokens die with the process.
+    secret = randomBytes(32).toString('hex')
+    log.warn('JWT_SECRET is not set: using a random secret, REST tokens will not survive a restart')
+  }
+  await app.register(jwt, {
+    secret,
+    sign: { algorithm: 'HS256', expiresIn: config.JWT_TTL },
+    verify: { algorithms: ['HS256'] }
+  })
+
+  const service = createAccounts({
+    store: createAccountsStore(app.redis),
+    config,
+    clock: app.clock,
+    dummyHash: await hashPassword(randomBytes(12).toString('hex'))
+  })
+  app.decorate('auth', {
+    ...service,
+    async signJwt (principal: Principal) {
+      const token = await app.jwt.sign({ sub: principal.username, admin: principal.admin })
+      return { jwt: token, expires_in: config.JWT_TTL }
+    }
+  })
+
+  // The admin account is ensured at start. Without ADMIN_* outside production, one is generated once and
+  // its password printed once; later starts find it already there.
+  app.addHook('onReady', async () => {
+    if (config.ADMIN_USER && config.ADMIN_PASSWORD) {
+      const current = await service.verifyPassword(config.ADMIN_USER, config.ADMIN_PASSWORD)
+      if (!current?.admin) {
+        await service.createAccount(config.ADMIN_USER, config.ADMIN_PASSWORD, { admin: true, upsert: true })
+      }
+    } else if (config.NODE_ENV !== 'production' && !(await service.accountExists(config.ADMIN_USER ?? 'admin'))) {
+      const username = config.ADMIN_USER ?? 'admin'
+      const password = randomBytes(12).toString('base64url')
+      await service.createAccount(username, password, { admin: true })
+      log.warn({ username }, `generated the admin account; its password (shown once) is: ${password}`)
+    } else if (!config.ADMIN_USER) {
+      log.warn('no ADMIN_USER/ADMIN_PASSWORD: no admin account ensured')
+    }
+  })
+}, { name: 'accounts', dependencies: ['redis'] })
