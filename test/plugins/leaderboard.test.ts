@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Redis } from 'ioredis'
 import { manualClock } from '../../src/clock.js'
 import { buildClean as build, NOW } from '../leaderboard-fixture.js'
 import { createLeaderboard, DAY_MS } from '../../src/plugins/leaderboard/service.js'
@@ -77,7 +78,7 @@ t.test('processes whose clocks straddle UTC midnight share the 30-day view, not 
   const old = at(midnight - 30 * DAY_MS + 1000)
   await old.submit([{ name: 'leaving', score: 999 }])
   const rebuilds: string[] = []
-  const monitor = await app.redis.monitor()
+  const monitor = await (app.redis as Redis).monitor()
   t.teardown(() => monitor.disconnect())
   monitor.on('monitor', (_time: string, args: string[]) => { if (args[0] === 'ZUNIONSTORE') rebuilds.push(args[1]!) })
   for (let i = 0; i < 20; i++) {

@@ -97,7 +97,7 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
     log.info({ masters: redis.nodes('master').length }, 'connected to a Redis Cluster')
   }
 
-  app.decorate('redis', redis)
+  app.decorate<RedisClient>('redis', redis)
   app.decorate('redisConnection', (overrides?: RedisOptions) => connect({ lazyConnect: false, ...overrides }))
   app.decorate('redisSettled', async (ms: number) => {
     const until = Date.now() + ms
