@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { delimiter, isAbsolute, join, resolve } from 'node:path'
+import { isAbsolute, resolve } from 'node:path'
+import { promisify } from 'node:util'
 
 // Starts a private redis-server child: the embedded default of the app, and the per-file server of the tests.
 //
@@ -10,6 +11,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path'
 // reason (even SIGKILL), the pipe closes, `read` returns and the watchdog stops redis-server: no orphan is left.
 // The watchdog runs in its own session (detached) so a Ctrl-C in the terminal reaches only the app, which then
 // stops Redis last, after everything that uses it.
+const execFileAsync = promisify(execFile)
 const WATCHDOG = `
 "$0" "$@" &
 child=$!
@@ -53,16 +55,13 @@ export class RedisServerMissingError extends Error {
   }
 }
 
-/** Finds an executable the way a shell would; undefined when it is not on PATH. */
-export async function findExecutable (bin: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  const candidates = bin.includes('/') || isAbsolute(bin) ? [bin] : path.split(delimiter).filter(Boolean).map(d => join(d, bin))
-  for (const c of candidates) {
-    try {
-      await access(c, constants.X_OK)
-      return c
-    } catch {}
+/** Finds an executable the way a shell would (its own PATH lookup); undefined when it is not on PATH. */
+export async function findExecutable (bin: string): Promise<string | undefined> {
+  if (bin.includes('/') || isAbsolute(bin)) {
+    return await access(bin, constants.X_OK).then(() => bin, () => undefined)
   }
-  return undefined
+  const found = await execFileAsync('sh', ['-c', 'command -v "$0"', bin]).then(r => r.stdout.trim(), () => '')
+  return found === '' ? undefined : found
 }
 
 /** A free loopback port; with `busPort`, one whose port + 10000 is free too (and below 55536). */
