@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { privateRedis } from '../helper.js'
+import { allKeys, build, privateRedis } from '../helper.js'
+import { hashPassword } from '../../src/plugins/accounts/service.js'
 import { allRules, migrateKeys } from '../../src/cli/migrate-keys.js'
 
 // Data written before the hash-tagged layout moves to the new names once; a second run changes nothing.
@@ -39,4 +41,27 @@ t.test('an old key whose new name already exists is reported, never overwritten'
   const report = await migrateKeys(redis, rules, migrations)
   t.same(report.conflicts, ['users:q:ingest:id → {users:q}:ingest:id'])
   t.equal(await redis.get('{users:q}:ingest:id'), 'new')
+})
+
+t.test('accounts written in the old layout log in, keep their tokens and their login counter', async (t) => {
+  const server = await privateRedis(t)
+  const redis = new Redis(server.url)
+  t.teardown(() => redis.disconnect())
+  const tokenKey = `auth:token:${createHash('sha256').update('abcdef0123').digest('hex')}`
+  await redis.hset('auth:account:oldie', 'pw', await hashPassword('oldie-password'), 'admin', '0', 'created', '1')
+  await redis.sadd('auth:user-tokens:oldie', tokenKey)
+  await redis.set(tokenKey, 'oldie')
+  await redis.set('auth:rl:user:oldie', '3', 'PX', 600_000)
+  const { rules, migrations } = allRules()
+  const report = await migrateKeys(redis, rules, migrations)
+  t.same([report.renamed, report.conflicts], [3, []])
+  t.same(await allKeys(redis, 'auth:*'),
+    [tokenKey, 'auth:{u:oldie}:account', 'auth:{u:oldie}:rl', 'auth:{u:oldie}:tokens'])
+  t.ok(await redis.pttl('auth:{u:oldie}:rl') > 0, 'the login window keeps its expiry')
+
+  const app = await build(t, { config: { REDIS_URL: server.url } })
+  t.same(await app.auth.verifyPassword('oldie', 'oldie-password'), { username: 'oldie', admin: false })
+  t.equal(await app.auth.verifyToken('abcdef0123'), 'oldie')
+  t.equal(await app.auth.revokeAllTokens('oldie'), 1)
+  t.equal(await app.auth.verifyToken('abcdef0123'), null)
 })
