@@ -1,4 +1,5 @@
-import { build, type BuildOptions } from './helper.js'
+import { allKeys, build, type BuildOptions } from './helper.js'
+import { perKey } from '../src/plugins/infra/gather.js'
 import { DAY_MS } from '../src/plugins/leaderboard/service.js'
 
 type Test = import('tap').Test
@@ -14,6 +15,8 @@ export const OLD = [{ name: 'old1', score: 200 }, { name: 'old2', score: 300 }]
 /** build() for tests of one file that share its redis-server: every test starts from empty boards. */
 export async function buildClean (t: Test, opts: BuildOptions = {}) {
   const app = await build(t, opts)
-  await app.redis.del(...await app.redis.keys('lb:{*'), 'lb:boards')
+  // Boards lie on several masters of a cluster: every key is found on its master and deleted on its own.
+  const keys = [...await allKeys(app.redis, 'lb:{*'), 'lb:boards']
+  await perKey(app.redis, keys, (pipeline, key) => { pipeline.del(key) })
   return app
 }

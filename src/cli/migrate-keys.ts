@@ -2,6 +2,8 @@ import type { Command } from 'commander'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../plugins/infra/redis-server.js'
 import { legacyQueueKey } from '../plugins/infra/queues.js'
+import { legacyKey as legacyAccountKey } from '../plugins/accounts/redis-store.js'
+import { migrateLegacy as migrateCategories } from '../plugins/categories/redis-store.js'
 
 // `playfield migrate-keys`: one-shot move of data written by a playfield before the Redis Cluster key layout
 // (hash-tagged keys) into the new layout, on the single Redis that holds it (REDIS_URL, or the embedded server's
@@ -50,7 +52,10 @@ export async function migrateKeys (redis: Redis, rules: LegacyKey[], migrations:
 
 /** Every domain's rules and migrations, in one list. */
 export function allRules (): { rules: LegacyKey[], migrations: LegacyMigration[] } {
-  return { rules: [legacyQueueKey], migrations: [] }
+  return {
+    rules: [legacyQueueKey, legacyAccountKey],
+    migrations: [{ name: 'category children lists', run: migrateCategories }]
+  }
 }
 
 export function registerMigrateKeysCommand (program: Command): void {

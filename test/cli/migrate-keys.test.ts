@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { privateRedis } from '../helper.js'
+import { allKeys, build, privateRedis } from '../helper.js'
+import { hashPassword } from '../../src/plugins/accounts/service.js'
 import { allRules, migrateKeys } from '../../src/cli/migrate-keys.js'
 
 // Data written before the hash-tagged layout moves to the new names once; a second run changes nothing.
@@ -39,4 +41,56 @@ t.test('an old key whose new name already exists is reported, never overwritten'
   const report = await migrateKeys(redis, rules, migrations)
   t.same(report.conflicts, ['users:q:ingest:id → {users:q}:ingest:id'])
   t.equal(await redis.get('{users:q}:ingest:id'), 'new')
+})
+
+t.test('accounts written in the old layout log in, keep their tokens and their login counter', async (t) => {
+  const server = await privateRedis(t)
+  const redis = new Redis(server.url)
+  t.teardown(() => redis.disconnect())
+  const tokenKey = `auth:token:${createHash('sha256').update('abcdef0123').digest('hex')}`
+  await redis.hset('auth:account:oldie', 'pw', await hashPassword('oldie-password'), 'admin', '0', 'created', '1')
+  await redis.sadd('auth:user-tokens:oldie', tokenKey)
+  await redis.set(tokenKey, 'oldie')
+  await redis.set('auth:rl:user:oldie', '3', 'PX', 600_000)
+  const { rules, migrations } = allRules()
+  const report = await migrateKeys(redis, rules, migrations)
+  t.same([report.renamed, report.conflicts], [3, []])
+  t.same(await allKeys(redis, 'auth:*'),
+    [tokenKey, 'auth:{u:oldie}:account', 'auth:{u:oldie}:rl', 'auth:{u:oldie}:tokens'])
+  t.ok(await redis.pttl('auth:{u:oldie}:rl') > 0, 'the login window keeps its expiry')
+
+  const app = await build(t, { config: { REDIS_URL: server.url } })
+  t.same(await app.auth.verifyPassword('oldie', 'oldie-password'), { username: 'oldie', admin: false })
+  t.equal(await app.auth.verifyToken('abcdef0123'), 'oldie')
+  t.equal(await app.auth.revokeAllTokens('oldie'), 1)
+  t.equal(await app.auth.verifyToken('abcdef0123'), null)
+})
+
+t.test('categories written in the old layout (a children list per parent) read back and grow after the move', async (t) => {
+  const server = await privateRedis(t)
+  const redis = new Redis(server.url)
+  t.teardown(() => redis.disconnect())
+  // Root 1 with children 2 and 4; 2 has child 3. Written as the old version did.
+  await redis.set('cat:{tree}:seq', '4')
+  await redis.hset('cat:{tree}:names', 'A', '1', 'B', '2', 'C', '3', 'D', '4')
+  await redis.hset('cat:{tree}:name', '1', 'A', '2', 'B', '3', 'C', '4', 'D')
+  await redis.hset('cat:{tree}:parent', '1', '0', '2', '1', '3', '2', '4', '1')
+  await redis.rpush('cat:{tree}:roots', '1')
+  await redis.rpush('cat:{tree}:children:1', '2', '4')
+  await redis.rpush('cat:{tree}:children:2', '3')
+  const { rules, migrations } = allRules()
+  const report = await migrateKeys(redis, rules, migrations)
+  t.same([report.renamed, report.migrated], [0, { 'category children lists': 2 }])
+  t.same(await redis.hgetall('cat:{tree}:children'), { 1: '2,4', 2: '3' })
+  t.same(await allKeys(redis, 'cat:{tree}:children:*'), [])
+  t.same((await migrateKeys(redis, rules, migrations)).migrated, { 'category children lists': 0 }, 'idempotent')
+
+  const app = await build(t, { config: { REDIS_URL: server.url } })
+  const b = (await app.inject('/categories/2/')).json()
+  t.same([b.parents, b.direct_children, b.siblings], [[{ id: 1, name: 'A' }], [{ id: 3, name: 'C' }], [{ id: 4, name: 'D' }]])
+  const res = await app.inject({ method: 'POST', url: '/categories/', payload: { name: 'E', parent_id: 1 } })
+  t.same(res.json(), { id: 5, count: 1 })
+  const a = (await app.inject('/categories/1/')).json()
+  t.same(a.children.map((c: { id: number }) => c.id), [2, 3, 4, 5])
+  t.same(a.direct_children.map((c: { id: number }) => c.id), [2, 4, 5])
 })

@@ -2,7 +2,8 @@ import { createServer } from 'node:net'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build, tempDir } from '../helper.js'
+import { allKeys, build, tempDir } from '../helper.js'
+import { perKey } from '../../src/plugins/infra/gather.js'
 import { makeCerts } from '../grpc/certs.js'
 import { shapesCommand } from '../../src/cli/shapes.js'
 
@@ -12,7 +13,7 @@ const certs = await makeCerts(await tempDir(t, 'playfield-shapes-cli-'))
 
 async function tlsApp (t: Test): Promise<FastifyInstance> {
   const app = await build(t, { config: { GRPC_TLS_CERT: certs.serverCert, GRPC_TLS_KEY: certs.serverKey } })
-  await app.redis.flushdb()
+  await perKey(app.redis, await allKeys(app.redis), (pipeline, key) => { pipeline.del(key) })
   return app
 }
 

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
-import { build, deadline, grpcClient, tempDir } from '../helper.js'
+import { allKeys, build, deadline, grpcClient, tempDir } from '../helper.js'
+import { perKey } from '../../src/plugins/infra/gather.js'
 import { makeCerts } from './certs.js'
 import { HealthClient } from '../../src/grpc/health-client.js'
 import { shapesProto } from '../../src/grpc/services/shapes.js'
@@ -19,8 +20,8 @@ async function tlsApp (t: Test, config: Record<string, string> = {}): Promise<Fa
   const app = await build(t, {
     config: { GRPC_TLS_CERT: certs.serverCert, GRPC_TLS_KEY: certs.serverKey, SHAPES_SIGNATURE: SIGNATURE, ...config }
   })
-  // The file's private Redis is shared by its tests: each starts from empty so ids are predictable.
-  await app.redis.flushdb()
+  // The file's private Redis (or cluster) is shared by its tests: each starts from empty so ids are predictable.
+  await perKey(app.redis, await allKeys(app.redis), (pipeline, key) => { pipeline.del(key) })
   return app
 }
 

@@ -1,7 +1,10 @@
 import t from 'tap'
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { manualClock } from '../../src/clock.js'
 import { buildClean as build, NOW } from '../leaderboard-fixture.js'
+import { allKeys } from '../helper.js'
+import { keySlot } from '../../src/plugins/infra/gather.js'
+import { prefixFor } from '../../src/plugins/infra/queues.js'
 import { createLeaderboard, DAY_MS } from '../../src/plugins/leaderboard/service.js'
 import { createLeaderboardStore } from '../../src/plugins/leaderboard/redis-store.js'
 import { maintenanceProcessor, MAINTENANCE_QUEUE, MAINTENANCE_SCHEDULER_ID } from '../../src/jobs/leaderboard-maintenance.js'
@@ -10,6 +13,13 @@ import type { Job } from 'bullmq'
 type Test = import('tap').Test
 
 const names = (rows: Array<{ name: string }>) => rows.map(r => r.name)
+
+/** The node that serves `key`: the Redis itself, or on a cluster the master of the key's slot. */
+function serverOf (redis: Redis | Cluster, key: string): Redis {
+  if (!(redis instanceof Cluster)) return redis
+  const address = redis.slots[keySlot(key)]![0]
+  return redis.nodes('master').find(n => `${n.options.host}:${n.options.port}` === address)!
+}
 
 async function fixture (t: Test, config: Record<string, string> = {}) {
   const clock = manualClock(NOW)
@@ -78,7 +88,8 @@ t.test('processes whose clocks straddle UTC midnight share the 30-day view, not 
   const old = at(midnight - 30 * DAY_MS + 1000)
   await old.submit([{ name: 'leaving', score: 999 }])
   const rebuilds: string[] = []
-  const monitor = await (app.redis as Redis).monitor()
+  // MONITOR shows one node's commands: on a cluster, the master that serves the board's slot.
+  const monitor = await serverOf(app.redis, 'lb:{default}:w30').monitor()
   t.teardown(() => monitor.disconnect())
   monitor.on('monitor', (_time: string, args: string[]) => { if (args[0] === 'ZUNIONSTORE') rebuilds.push(args[1]!) })
   for (let i = 0; i < 20; i++) {
@@ -191,7 +202,7 @@ t.test('boards are named and independent; the default board is "default"', async
   t.same(names((await app.leaderboard.page({ board: 'default' })).results), ['y'])
   t.same(names((await app.leaderboard.page({})).results), ['y'])
   await t.rejects(app.leaderboard.page({ board: 'bad{tag}' }), { name: 'InvalidArgumentError' })
-  t.same(await app.redis.keys('lb:{season-2}:*').then(k => k.sort()), [
+  t.same(await allKeys(app.redis, 'lb:{season-2}:*'), [
     'lb:{season-2}:all', `lb:{season-2}:day:${Math.floor(NOW / DAY_MS)}`, 'lb:{season-2}:days', 'lb:{season-2}:w30', 'lb:{season-2}:w30:day'
   ])
 })
@@ -202,7 +213,7 @@ t.test('a submission that would create more than MAX_BOARDS boards is refused an
   await app.leaderboard.submit([{ name: 'x', score: 1 }], 'season-1')
   await t.rejects(app.leaderboard.submit([{ name: 'x', score: 1 }], 'season-2'),
     { name: 'InvalidArgumentError', message: 'board season-2 would be more than MAX_BOARDS (2) boards' })
-  t.same(await app.redis.keys('lb:{season-2}:*'), [])
+  t.same(await allKeys(app.redis, 'lb:{season-2}:*'), [])
   t.same(await app.redis.smembers('lb:boards').then(b => b.sort()), ['default', 'season-1'])
   await app.leaderboard.submit([{ name: 'y', score: 2 }], 'season-1')
   t.equal((await app.leaderboard.page({ board: 'season-1' })).total, 2, 'existing boards still take scores')
@@ -239,9 +250,31 @@ t.test('the maintenance processor drops buckets that left the window and rebuild
   t.same(names((await app.leaderboard.page({})).results), ['old', 'new'])
 })
 
+t.test('deleting a player everywhere and the daily maintenance reach boards on every master', async (t) => {
+  const clock = manualClock(NOW - 40 * DAY_MS)
+  const app = await build(t, { clock })
+  const boards = Array.from({ length: 12 }, (_, i) => `spread-${String(i).padStart(2, '0')}`)
+  for (const board of boards) await app.leaderboard.submit([{ name: 'roamer', score: 1 }, { name: 'stay', score: 2 }], board)
+  clock.set(NOW)
+  for (const board of boards) await app.leaderboard.submit([{ name: 'roamer', score: 3 }], board)
+  if (app.redis instanceof Cluster) {
+    const cluster = app.redis
+    const masters = new Set(boards.map(b => cluster.slots[keySlot(`lb:{${b}}:all`)]![0]))
+    t.ok(masters.size >= 2, `the boards lie on ${masters.size} masters`)
+  }
+  t.same(await app.leaderboard.maintain(), { boards: 12, droppedBuckets: 12, day: Math.floor(NOW / DAY_MS) })
+  t.same(await allKeys(app.redis, `lb:{spread-*}:day:${Math.floor(NOW / DAY_MS) - 40}`), [], 'old buckets gone everywhere')
+  t.same(await app.leaderboard.deletePlayer('roamer'), boards)
+  for (const board of boards) {
+    t.same(names((await app.leaderboard.page({ board })).results), ['stay'], board)
+    t.same((await app.leaderboard.page({ board, window: 'last_30_days' })).total, 0, board)
+  }
+  t.same(await app.leaderboard.deletePlayer('roamer'), [])
+})
+
 t.test('the maintenance job scheduler is registered with the configured cron in UTC', async (t) => {
   const app = await build(t, { config: { LEADERBOARD_MAINTENANCE_CRON: '15 4 * * *' } })
-  const queue = app.queues.all().find(q => q.name === MAINTENANCE_QUEUE && q.opts.prefix === 'lb:q')
+  const queue = app.queues.all().find(q => q.name === MAINTENANCE_QUEUE && q.opts.prefix === prefixFor('lb'))
   t.ok(queue, 'the queue is listed for the dashboard')
   const scheduler = await queue!.getJobScheduler(MAINTENANCE_SCHEDULER_ID)
   t.equal(scheduler?.pattern, '15 4 * * *')

@@ -1,6 +1,8 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { build, testRedis } from '../helper.js'
+import { Cluster } from 'ioredis'
+import { allKeys, build, redisClient } from '../helper.js'
+import { keySlot, perKey } from '../../src/plugins/infra/gather.js'
+import type { RedisClient } from '../../src/plugins/infra/lua.js'
 import {
   area, cryptoRandomInt, kindOfId, parseShapeType, perimeter, randomCoords, type RandomInt, type ShapeKind
 } from '../../src/plugins/shapes/geometry.js'
@@ -21,10 +23,16 @@ function scripted (values: number[], seen: Array<[number, number]> = []): Random
   }
 }
 
-async function freshRedis (t: import('tap').Test): Promise<Redis> {
-  const redis = new Redis((await testRedis()).url)
-  await redis.flushdb()
-  t.teardown(() => redis.quit())
+/** Deletes every key of the file's Redis (one node or every master of the cluster): its tests start from empty. */
+async function empty (redis: RedisClient): Promise<void> {
+  await perKey(redis, await allKeys(redis), (pipeline, key) => { pipeline.del(key) })
+}
+
+async function freshRedis (t: import('tap').Test): Promise<RedisClient> {
+  const redis = await redisClient(t)
+  // A new cluster client knows its masters only once connected; allKeys asks each of them.
+  await redis.ping()
+  await empty(redis)
   return redis
 }
 
@@ -148,9 +156,25 @@ t.test('total area batches lookups and keeps the arrival order of valid and inva
   })
 })
 
+t.test('shape documents spread over the masters; total area and the perimeter stream gather them', async (t) => {
+  const redis = await freshRedis(t)
+  const shapes = createShapes({ store: createShapesStore(redis), random: scripted(Array(60).fill(1)), pageSize: 7 })
+  for (let i = 0; i < 30; i++) await shapes.create('Rectangle')
+  const ids = Array.from({ length: 30 }, (_, i) => `R-${i}`)
+  if (redis instanceof Cluster) {
+    const masters = new Set(ids.map(id => redis.slots[keySlot(`shapes:shape:${id}`)]![0]))
+    t.ok(masters.size >= 2, `the documents lie on ${masters.size} masters`)
+  }
+  const total = await shapes.totalArea([...ids, 'R-30'])
+  t.same([total.totalArea, total.validIds, total.invalidIds], [30, ids, ['R-30']])
+  const streamed = []
+  for await (const r of shapes.perimetersGreaterThan(0)) streamed.push(r.shape?.id)
+  t.same(streamed.sort(), [...ids].sort())
+})
+
 t.test('shapes survive a restart of the app on the same Redis', async (t) => {
   const first = await build(t)
-  await first.redis.flushdb()
+  await empty(first.redis)
   const created = await first.shapes.create('Pentagon')
   await first.close()
   const second = await build(t)

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { build } from '../helper.js'
+import { Cluster } from 'ioredis'
+import { keySlot } from '../../src/plugins/infra/gather.js'
+import { allKeys, build } from '../helper.js'
 
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
 const ADMIN = basic('admin', 'admin-password')
@@ -126,7 +128,8 @@ t.test('gRPC tokens: issued per call, many valid at once, stored only as a hash,
   t.equal(await app.auth.verifyToken(a), 'admin')
   t.equal(await app.auth.verifyToken(b), 'admin')
   t.equal(await app.redis.exists(`auth:token:${a}`), 0, 'the token itself is not a key')
-  const keys = await app.redis.keys('auth:token:*')
+  const keys = await allKeys(app.redis, 'auth:token:*')
+  t.equal(keys.length, 2)
   t.notOk(keys.some(k => k.includes(a)), 'no key contains the raw token')
 
   const res = await app.inject({ method: 'POST', url: '/tokens/revoke', headers: { authorization: ADMIN }, payload: { token: a } })
@@ -134,6 +137,28 @@ t.test('gRPC tokens: issued per call, many valid at once, stored only as a hash,
   t.equal(await app.auth.verifyToken(a), null)
   t.equal(await app.auth.verifyToken(b), 'admin', 'other tokens stay valid')
   t.equal((await app.inject({ method: 'POST', url: '/tokens/revoke', headers: { authorization: ADMIN }, payload: { token: a } })).statusCode, 404)
+})
+
+t.test('revoking all tokens of an account reaches token keys on every master; the account keys share one slot', async (t) => {
+  const app = await build(t)
+  await app.auth.createAccount('holder', 'holder-pass-1')
+  const tokens = await Promise.all(Array.from({ length: 12 }, () => app.auth.issueToken('holder')))
+  const own = ['account', 'tokens', 'rl'].map(kind => `auth:{u:holder}:${kind}`)
+  t.same(new Set(own.map(keySlot)).size, 1, 'account, token set and login counter share a slot')
+  t.equal(await app.redis.exists(own[0]!), 1)
+  t.equal(await app.redis.scard(own[1]!), 12)
+  if (app.redis instanceof Cluster) {
+    const cluster = app.redis
+    const masters = new Set((await allKeys(app.redis, 'auth:token:*')).map(k => cluster.slots[keySlot(k)]?.[0]))
+    t.ok(masters.size >= 2, `token keys lie on ${masters.size} masters`)
+  }
+
+  const res = await app.inject({ method: 'POST', url: '/tokens/revoke', headers: { authorization: ADMIN }, payload: { username: 'holder' } })
+  t.same(res.json(), { revoked: 12 })
+  t.same(await Promise.all(tokens.map(tk => app.auth.verifyToken(tk))), tokens.map(() => null))
+  t.equal(await app.redis.exists(own[1]!), 0, 'the set is empty')
+  const again = await app.inject({ method: 'POST', url: '/tokens/revoke', headers: { authorization: ADMIN }, payload: { username: 'holder' } })
+  t.same(again.json(), { revoked: 0 })
 })
 
 t.test('the admin account is ensured at start from ADMIN_USER / ADMIN_PASSWORD', async (t) => {

@@ -1,19 +1,24 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build } from '../helper.js'
+import { Cluster } from 'ioredis'
+import { allKeys, build } from '../helper.js'
+import { keySlot, perKey } from '../../src/plugins/infra/gather.js'
 
 type Test = import('tap').Test
 interface Ref { id: number, name: string }
 
 // One app for the file (subtests run one after another); each test starts from an empty database so ids are
-// predictable. The Redis is this file's private server, so flushing it touches nobody else.
+// predictable. The Redis (one node or a cluster) is this file's own, so emptying it touches nobody else.
 let shared: Promise<FastifyInstance> | undefined
 async function fresh (_t: Test): Promise<FastifyInstance> {
   shared ??= build(t)
   const app = await shared
-  await app.redis.flushdb()
+  await perKey(app.redis, await allKeys(app.redis), (pipeline, key) => { pipeline.del(key) })
   return app
 }
+
+/** Every node that serves keys: the Redis itself, or each master of a cluster. */
+const servers = (app: FastifyInstance) => app.redis instanceof Cluster ? app.redis.nodes('master') : [app.redis]
 
 const leaves = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}.${i + 1}` }))
 
@@ -343,17 +348,24 @@ t.test('the OpenAPI document lists each categories operation once', async (t) =>
 
 t.test('reads and writes keep working after Redis forgets its scripts (as after a restart)', async (t) => {
   const app = await withFixture(t)
-  await app.redis.script('FLUSH')
+  const flush = () => Promise.all(servers(app).map(node => node.script('FLUSH')))
+  await flush()
   t.same(ids((await app.inject('/categories/3/')).json().parents), [2, 1])
-  await app.redis.script('FLUSH')
+  await flush()
   t.same((await post(app, { name: 'After flush' })).json(), { id: 16, count: 1 })
 })
 
-t.test('every key the domain writes starts with cat: and shares one hash tag', async (t) => {
+t.test('every key the domain writes starts with cat: and shares one hash tag, so one slot', async (t) => {
   const app = await withFixture(t)
-  const keys = await app.redis.keys('*')
-  t.ok(keys.length > 0)
-  t.same(keys.filter(k => !k.startsWith('cat:{tree}:')), [])
+  await post(app, { name: 'Under 1.2.1', children: [{ name: 'Under 1.2.1 child' }], parent_id: 12 })
+  const keys = await allKeys(app.redis)
+  t.same(keys, ['cat:{tree}:children', 'cat:{tree}:name', 'cat:{tree}:names', 'cat:{tree}:parent', 'cat:{tree}:roots',
+    'cat:{tree}:seq'], 'no key per category: children are fields of one hash')
+  t.same(new Set(keys.map(keySlot)).size, 1)
+  const holders = await Promise.all(servers(app).map(async node => (await node.dbsize()) > 0))
+  t.equal(holders.filter(Boolean).length, 1, 'the whole domain lies on one node')
+  t.same(await app.redis.hget('cat:{tree}:children', '12'), '16')
+  t.same(await app.redis.hget('cat:{tree}:children', '2'), '3,7')
 })
 
 t.test('random trees read back exactly as a reference model of the posted body says', async (t) => {

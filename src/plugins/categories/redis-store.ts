@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis'
 import { defineScripts, type RedisClient } from '../infra/lua.js'
 import { CREATE, READ } from './scripts.js'
 import type { FlatNode } from './tree.js'
@@ -7,13 +8,48 @@ import type { FlatNode } from './tree.js'
 //   cat:{tree}:names          hash    name → id (uniqueness; names are stored trimmed and compared exactly)
 //   cat:{tree}:name           hash    id → name
 //   cat:{tree}:parent         hash    id → parent id (0 for a root category)
-//   cat:{tree}:children:<id>  list    direct children ids, in creation order
+//   cat:{tree}:children       hash    id → its direct children's ids in creation order, joined by ','
 //   cat:{tree}:roots          list    root category ids, in creation order
-// Hash tag: {tree} on every key (one tag for the whole tree), so both scripts stay inside one Redis Cluster slot.
-// Multi-key operations: both scripts, create and read, touch every key above. They get the five fixed keys in
-// KEYS but build the children:<id> keys inside Lua from a prefix in ARGV (not declared in KEYS).
+// Hash tag: {tree}, one for the whole domain, so all categories live in one Redis Cluster slot (one master). That
+// is deliberate: ids are global and a tree can be attached under any existing category, so creating one checks
+// names against every category and links into any parent, and reading one walks ancestors and descendants across
+// trees — there is no narrower unit. Category volume is low (admin-made catalogues, thousands, not millions of
+// writes), so one slot is no bottleneck.
+// Multi-key operations: both scripts, create and read, touch the six keys above, all named in KEYS. A parent's
+// children are a field of one hash rather than a list per parent: a script can't know every parent's key before
+// it walks the tree, and a script must not make up key names (Redis Cluster only tolerates that for keys of the
+// same slot). The price: adding children to a parent rewrites its field, O(its children) — roots, the one widely
+// shared parent, stay a list.
+// Before this layout each parent had a list, cat:{tree}:children:<id>; migrateLegacy moves those into the hash.
 const P = 'cat:{tree}:'
-const KEYS = [`${P}seq`, `${P}names`, `${P}name`, `${P}parent`, `${P}roots`]
+const CHILDREN = `${P}children`
+const KEYS = [`${P}seq`, `${P}names`, `${P}name`, `${P}parent`, `${P}roots`, CHILDREN]
+const LEGACY_CHILDREN = `${P}children:`
+
+/**
+ * Moves the children lists of the layout before (cat:{tree}:children:<id>) into the children hash, for `playfield
+ * migrate-keys` on a single Redis; returns how many lists it moved. Each list moves in one MULTI (its field
+ * written, the list deleted) and is merged with what the field may already hold, so a second run, or a run after
+ * a crash half-way, changes nothing more.
+ */
+export async function migrateLegacy (redis: Redis): Promise<number> {
+  let moved = 0
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${LEGACY_CHILDREN}*`, 'COUNT', 1000)
+    cursor = next
+    for (const key of keys) {
+      const id = key.slice(LEGACY_CHILDREN.length)
+      if (!/^[1-9][0-9]*$/.test(id)) continue
+      const [list, field] = await Promise.all([redis.lrange(key, 0, -1), redis.hget(CHILDREN, id)])
+      // Ids grow with creation, so creation order is ascending id order.
+      const ids = [...new Set([...list, ...(field ? field.split(',') : [])])].sort((a, b) => Number(a) - Number(b))
+      await redis.multi().hset(CHILDREN, id, ids.join(',')).del(key).exec()
+      moved++
+    }
+  } while (cursor !== '0')
+  return moved
+}
 
 export interface StoredRef { id: number, name: string }
 export interface StoredCategory {
@@ -42,7 +78,7 @@ export function createCategoryStore (redis: RedisClient) {
   const scripts = defineScripts(redis, 'categories', { create: CREATE, read: READ })
   return {
     async create (parentId: number, nodes: FlatNode[]): Promise<CreateOutcome> {
-      const args: Array<string | number> = [`${P}children:`, String(parentId)]
+      const args: Array<string | number> = [String(parentId)]
       // Indexes become 1-based for the script; the root's parent (-1) becomes 0, "the parent id".
       for (const node of nodes) args.push(node.name, node.parent + 1)
       const res = await scripts.create(KEYS, args) as [string, (number | string)?]
@@ -52,7 +88,7 @@ export function createCategoryStore (redis: RedisClient) {
     },
 
     async read (id: number): Promise<StoredCategory | undefined> {
-      const res = await scripts.read(KEYS, [`${P}children:`, String(id)]) as
+      const res = await scripts.read(KEYS, [String(id)]) as
         [string, Flat, Flat, Flat, Flat] | null
       if (res === null) return undefined
       const [name, ancestors, direct, descendants, siblings] = res

@@ -1,3 +1,5 @@
+import type { ChainableCommander } from 'ioredis'
+import { perKey } from '../infra/gather.js'
 import { defineScripts, type RedisClient } from '../infra/lua.js'
 import { ADD_BOARD, PAGE, PLAYER, REBUILD_VIEW, SUBMIT, WINDOW_DAYS } from './scripts.js'
 import type { Window } from './service.js'
@@ -11,12 +13,16 @@ import type { Window } from './service.js'
 //   lb:{b}:sub:<len>:<name>:<id>  string  a submission id seen in the last 24 h (length-prefixed name: unambiguous)
 // and one key for all boards:
 //   lb:boards         set         board names (not tagged: only board registration, maintenance and deletes read it)
-// Hash tag: {b}, the board, on every key of a board; lb:boards has none.
+// Hash tag: {b}, the board, on every key of a board (board names are [A-Za-z0-9_.-]{1,64}, never a brace), so a
+// board is the atomic unit and boards spread over the masters of a Redis Cluster; lb:boards has none.
 // Multi-key operations, all inside one board's tag: the scripts submit (all, day, days, w30, w30:day, sub:*),
-// rebuildView (w30, w30:day, the window's 30 day buckets), page and player (w30 with w30:day); the MULTIs of
-// deletePlayer (all, w30, every day bucket) and dropBuckets (day buckets, days). addBoard and boards touch
-// lb:boards alone.
-//
+// rebuildView (w30, w30:day, the window's 30 day buckets, all named in KEYS), page and player (w30 with w30:day);
+// the MULTIs of deletePlayer (all, w30, every day bucket) and dropBuckets (day buckets, days). addBoard and boards
+// touch lb:boards alone. Work over many boards (deleting a player everywhere, daily maintenance) reads the boards'
+// day indexes with one pipeline per node (perKey), then runs each board's own atomic step; every step is
+// idempotent, so a crash half-way is repaired by running it again.
+// The layout predates the cluster work (the keys always carried the board tag): there is nothing to migrate.
+
 // Scores are stored negated: ascending order is then "best first, ties by ascending name", which ZSET order gives
 // for free, and rank = 1 + ZCOUNT of strictly smaller (= strictly better) values. Callers only see real scores.
 
@@ -32,6 +38,14 @@ const keys = (board: string) => {
     viewDay: `${p}:w30:day`,
     submission: (name: string, id: string) => `${p}:sub:${name.length}:${name}:${id}`
   }
+}
+
+type BoardKeys = ReturnType<typeof keys>
+
+// Work over many boards goes in slices, so a million boards never means a million requests in flight at once.
+const BATCH = 500
+function * chunks<T> (list: readonly T[]): Generator<readonly T[]> {
+  for (let i = 0; i < list.length; i += BATCH) yield list.slice(i, i + BATCH)
 }
 
 // `0 - x` also turns -0 into 0.
@@ -62,7 +76,7 @@ export function createLeaderboardStore (redis: RedisClient) {
   const scripts = defineScripts(redis, 'leaderboard', {
     addBoard: ADD_BOARD, submit: SUBMIT, rebuildView: REBUILD_VIEW, page: PAGE, player: PLAYER
   })
-  const keyCache = new Map<string, ReturnType<typeof keys>>()
+  const keyCache = new Map<string, BoardKeys>()
   const keysOf = (board: string) => {
     let k = keyCache.get(board)
     if (!k) {
@@ -76,6 +90,10 @@ export function createLeaderboardStore (redis: RedisClient) {
     const k = keysOf(board)
     return window === 'all_time' ? [k.all] : [k.view, k.viewDay]
   }
+  const windowBuckets = (k: BoardKeys, day: number) => Array.from({ length: WINDOW_DAYS }, (_, i) => k.day(day - i))
+  // The day indexes of many boards (one reply per board), read with one pipeline per node.
+  const daysOf = async (boards: readonly string[], read: (pipeline: ChainableCommander, key: string) => void) =>
+    await perKey<string[]>(redis, boards.map(b => keysOf(b).days), read)
 
   return {
     /** Registers a board unless that would make more than `max` boards; false when refused. */
@@ -93,8 +111,7 @@ export function createLeaderboardStore (redis: RedisClient) {
      */
     async rebuildView (board: string, day: number, ttlMs: number, force = false): Promise<number> {
       const k = keysOf(board)
-      const buckets = Array.from({ length: WINDOW_DAYS }, (_, i) => k.day(day - i))
-      return Number(await scripts.rebuildView([k.view, k.viewDay, ...buckets], [day, ttlMs, force ? '1' : '0']))
+      return Number(await scripts.rebuildView([k.view, k.viewDay, ...windowBuckets(k, day)], [day, ttlMs, force ? '1' : '0']))
     },
 
     /**
@@ -151,23 +168,49 @@ export function createLeaderboardStore (redis: RedisClient) {
       return { score: fromStored(reply[1]!), rank: Number(reply[2]) }
     },
 
-    /** Removes a player from one board, both windows and every day bucket; true when they were on it. */
-    async deletePlayer (board: string, name: string): Promise<boolean> {
-      const k = keysOf(board)
-      const days = await redis.zrange(k.days, 0, -1)
-      const tx = redis.multi().zrem(k.all, name).zrem(k.view, name)
-      for (const d of days) tx.zrem(k.day(Number(d)), name)
-      const res = await tx.exec()
-      return res?.some(([err, n]) => !err && n === 1) ?? false
+    /**
+     * Removes a player from the given boards, both windows and every day bucket; returns the boards they were on.
+     * One MULTI per board (a reader never sees a board half-cleaned); the boards' day indexes are read in one round.
+     */
+    async deletePlayer (boards: readonly string[], name: string): Promise<string[]> {
+      const found: string[] = []
+      for (const chunk of chunks(boards)) {
+        const days = await daysOf(chunk, (p, k) => { p.zrange(k, 0, -1) })
+        const removed = await Promise.all(chunk.map(async (board, i) => {
+          const k = keysOf(board)
+          const tx = redis.multi().zrem(k.all, name).zrem(k.view, name)
+          for (const d of days[i]!) tx.zrem(k.day(Number(d)), name)
+          const res = await tx.exec()
+          return res?.some(([err, n]) => !err && n === 1) ?? false
+        }))
+        found.push(...chunk.filter((_b, i) => removed[i]))
+      }
+      return found
     },
 
-    /** Deletes the day buckets of days up to and including `lastDay`; returns how many existed. */
-    async dropBuckets (board: string, lastDay: number): Promise<number> {
-      const k = keysOf(board)
-      const old = await redis.zrangebyscore(k.days, '-inf', lastDay)
-      if (old.length === 0) return 0
-      const res = await redis.multi().del(...old.map(d => k.day(Number(d)))).zrem(k.days, ...old).exec()
-      return Number(res?.[0]?.[1] ?? 0)
+    /**
+     * Daily maintenance of the given boards: deletes the day buckets of days up to and including `lastDay` (one
+     * MULTI per board that has any) and rebuilds every board's 30-day view for `day` (one script per board, sent
+     * with one pipeline per node). Returns how many buckets existed.
+     */
+    async maintain (boards: readonly string[], lastDay: number, day: number, viewTtlMs: number): Promise<number> {
+      let dropped = 0
+      for (const chunk of chunks(boards)) {
+        const old = await daysOf(chunk, (p, k) => { p.zrangebyscore(k, '-inf', lastDay) })
+        const counts = await Promise.all(chunk.map(async (board, i) => {
+          if (old[i]!.length === 0) return 0
+          const k = keysOf(board)
+          const res = await redis.multi().del(...old[i]!.map(d => k.day(Number(d)))).zrem(k.days, ...old[i]!).exec()
+          return Number(res?.[0]?.[1] ?? 0)
+        }))
+        dropped += counts.reduce((a, b) => a + b, 0)
+        // Each script call is routed by its first key, the board's view: one per board, grouped by node.
+        await perKey(redis, chunk.map(b => keysOf(b).view), (p, _k, i) => {
+          const k = keysOf(chunk[i]!)
+          scripts.rebuildView.queue(p, [k.view, k.viewDay, ...windowBuckets(k, day)], [day, viewTtlMs, '1'])
+        })
+      }
+      return dropped
     }
   }
 }

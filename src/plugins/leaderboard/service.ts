@@ -228,11 +228,7 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
       const problem = nameProblem(name)
       if (problem) throw new InvalidArgumentError(problem)
       const boards = boardName ? [checkBoard(boardName)] : (await store.boards()).sort()
-      const removedFrom: string[] = []
-      for (const board of boards) {
-        if (await store.deletePlayer(board, name)) removedFrom.push(board)
-      }
-      return removedFrom
+      return await store.deletePlayer(boards, name)
     },
 
     /**
@@ -243,11 +239,7 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
       const now = clock.now()
       const day = dayOf(now)
       const boards = await store.boards()
-      let dropped = 0
-      for (const board of boards) {
-        dropped += await store.dropBuckets(board, day - WINDOW_DAYS)
-        await store.rebuildView(board, day, viewTtl(day, now), true)
-      }
+      const dropped = await store.maintain(boards, day - WINDOW_DAYS, day, viewTtl(day, now))
       return { boards: boards.length, droppedBuckets: dropped, day }
     }
   }
