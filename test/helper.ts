@@ -73,6 +73,8 @@ export async function redisClient (t: Test): Promise<RedisClient> {
 
 /** Every key matching `pattern` on every master (SCAN per node: a cluster has no global keyspace). */
 export async function allKeys (redis: RedisClient, pattern = '*'): Promise<string[]> {
+  // A new cluster client knows its nodes only once connected.
+  if (redis instanceof Cluster && redis.status !== 'ready') await redis.ping()
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis]
   const out: string[] = []
   for (const node of nodes) {

@@ -43,7 +43,13 @@ Promise<RedisClusterHandle> {
       '--cluster-node-timeout', String(nodeTimeout), '--cluster-replica-validity-factor', '0']
   })))
   const nodes = servers.map(server => ({ port: server.port, server }))
-  const stop = async () => { await Promise.all(servers.map(s => s.stop())) }
+  // Clients made for assertions are disconnected before the nodes stop: a cluster client whose nodes are gone
+  // reconnects forever and would keep the test process alive.
+  const clients = new Set<Cluster>()
+  const stop = async () => {
+    for (const c of clients) c.disconnect()
+    await Promise.all(servers.map(s => s.stop()))
+  }
   try {
     await exec(cli, ['--cluster', 'create', ...nodes.map(n => `127.0.0.1:${n.port}`),
       '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 })
@@ -67,9 +73,14 @@ Promise<RedisClusterHandle> {
   const handle: RedisClusterHandle = {
     nodes,
     addresses: nodes.map(n => `127.0.0.1:${n.port}`).join(','),
-    client: () => new Cluster(nodes.map(n => ({ host: '127.0.0.1', port: n.port })), {
-      slotsRefreshInterval: 1000, retryDelayOnClusterDown: 300, retryDelayOnFailover: 200
-    }),
+    client () {
+      const c = new Cluster(nodes.map(n => ({ host: '127.0.0.1', port: n.port })), {
+        slotsRefreshInterval: 1000, retryDelayOnClusterDown: 300, retryDelayOnFailover: 200
+      })
+      clients.add(c)
+      c.once('end', () => clients.delete(c))
+      return c
+    },
     async masters () {
       const text = await info(live()[0]!.port, 'NODES')
       return text.split('\n').filter(l => /\bmaster\b/.test(l) && !/\bfail\b/.test(l))
