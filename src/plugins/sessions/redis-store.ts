@@ -1,7 +1,7 @@
 import { Cluster, type ChainableCommander } from 'ioredis'
 import { defineScripts, type RedisClient, type Script } from '../infra/lua.js'
 import { perKey } from '../infra/gather.js'
-import { ADD_COUNTRY, ADD_START, CLAIM, COMPLETE } from './scripts.js'
+import { ADD_COUNTRIES, ADD_STARTS, CLAIM, COMPLETE } from './scripts.js'
 import {
   REJECT, RETENTION_MS, dayOf, expiryMs, startedJson,
   type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartsJson
@@ -63,40 +63,48 @@ interface Stored { p: string, c: string | null, s: string | null, e: string | nu
 
 type Claimed = [status: 0 | 1, p: string, c: string | null, s: string | null, e: string | null] | [code: string]
 
-/** One derived write: a single-key script queued on the pipeline of its key's node. */
-interface Op { key: string, queue (pipeline: ChainableCommander, key: string): void }
+type Scripts = Record<'claim' | 'addStarts' | 'addCountries' | 'complete', Script>
 
-type Scripts = Record<'claim' | 'addStart' | 'addCountry' | 'complete', Script>
+const defineSessionScripts = (redis: RedisClient): Scripts => defineScripts(redis, 'sessions', {
+  claim: CLAIM, addStarts: ADD_STARTS, addCountries: ADD_COUNTRIES, complete: COMPLETE
+})
 
-const defineSessionScripts = (redis: RedisClient): Scripts =>
-  defineScripts(redis, 'sessions', { claim: CLAIM, addStart: ADD_START, addCountry: ADD_COUNTRY, complete: COMPLETE })
-
-/**
- * The derived writes of a stored session: its start's bucket and country (when `withStart`), and its player's
- * completed set once both halves are known. Every one expires with the start, as the session hash does.
- */
-function derivedOps (scripts: Scripts, sessionId: string, stored: Stored, withStart: boolean, pruneUs: number): Op[] {
-  const ops: Op[] = []
-  if (stored.s === null) return ops
-  const startUs = Number(stored.s)
-  const expireAt = expiryMs(startUs)
-  if (withStart && stored.c !== null) {
-    const day = dayOf(startUs)
-    const member = `${sessionId}\n${startedJson(sessionId, stored.p, startUs)}`
-    const [s, c] = [stored.s, stored.c]
-    ops.push({ key: dayBucketKey(day, c), queue: (p, k) => scripts.addStart.queue(p, [k], [s, member, expireAt]) })
-    ops.push({ key: dayCountriesKey(day), queue: (p, k) => scripts.addCountry.queue(p, [k], [c, expireAt]) })
+/** The derived writes of a batch, one script call per key whatever the number of its members. */
+function derivedWrites (scripts: Scripts, pruneUs: number) {
+  const byKey = new Map<string, { script: Script, args: Array<string | number> }>()
+  function add (key: string, script: Script, expireAt: number, head: Array<string | number>,
+    ...members: Array<string | number>) {
+    const write = byKey.get(key)
+    if (!write) byKey.set(key, { script, args: [expireAt, ...head, ...members] })
+    else {
+      write.args[0] = Math.max(write.args[0] as number, expireAt)
+      write.args.push(...members)
+    }
   }
-  const endUs = stored.e
-  if (endUs !== null) {
-    const args = [endUs, sessionId, pruneUs, expireAt]
-    ops.push({ key: doneKey(stored.p), queue: (p, k) => scripts.complete.queue(p, [k], args) })
+  return {
+    /**
+     * A stored session's derived writes: its start's bucket and country (when `withStart`), and its player's
+     * completed set once both halves are known. Every one expires with the start, as the session hash does.
+     */
+    add (sessionId: string, stored: Stored, withStart: boolean) {
+      if (stored.s === null) return
+      const startUs = Number(stored.s)
+      const expireAt = expiryMs(startUs)
+      if (withStart && stored.c !== null) {
+        const day = dayOf(startUs)
+        const member = `${sessionId}\n${startedJson(sessionId, stored.p, startUs)}`
+        add(dayBucketKey(day, stored.c), scripts.addStarts, expireAt, [], stored.s, member)
+        add(dayCountriesKey(day), scripts.addCountries, expireAt, [], stored.c)
+      }
+      if (stored.e !== null) add(doneKey(stored.p), scripts.complete, expireAt, [pruneUs], stored.e, sessionId)
+    },
+    async run (redis: RedisClient) {
+      const writes = [...byKey.values()]
+      await perKey(redis, [...byKey.keys()], (pipeline, key, i) => {
+        writes[i]!.script.queue(pipeline, [key], writes[i]!.args)
+      })
+    }
   }
-  return ops
-}
-
-async function runOps (redis: RedisClient, ops: Op[]): Promise<void> {
-  await perKey(redis, ops.map(o => o.key), (pipeline, key, i) => ops[i]!.queue(pipeline, key))
 }
 
 export function createRedisStore ({ redis }: { redis: RedisClient }): SessionStore {
@@ -111,16 +119,15 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
       scripts.claim.queue(pipeline, [key], [e.kind, e.playerId, e.tsUs, e.country ?? '', expiryMs(e.tsUs)])
     })
     // Step 2.
-    const pruneUs = (nowMs - RETENTION_MS) * 1000
-    const ops: Op[] = []
+    const derived = derivedWrites(scripts, (nowMs - RETENTION_MS) * 1000)
     const out = claims.map((reply, i): EventOutcome => {
       if (reply.length === 1) return { status: 'rejected', message: CODES[reply[0]] ?? reply[0] }
       const [status, p, c, s, e] = reply
       const event = events[i]!
-      ops.push(...derivedOps(scripts, event.sessionId, { p, c, s, e }, event.kind === 'start', pruneUs))
+      derived.add(event.sessionId, { p, c, s, e }, event.kind === 'start')
       return { status: status === 1 ? 'accepted' : 'duplicate' }
     })
-    await runOps(redis, ops)
+    await derived.run(redis)
     return out
   }
 
@@ -210,7 +217,6 @@ const MIGRATE_CHUNK = 500
  */
 export async function migrateLegacy (redis: RedisClient, nowMs = Date.now()): Promise<number> {
   const scripts = defineSessionScripts(redis)
-  const pruneUs = (nowMs - RETENTION_MS) * 1000
   let moved = 0
   await scanKeys(redis, `${LEGACY_SESSION}*`, async (chunk) => {
     const ids = chunk.map(k => k.slice(LEGACY_SESSION.length))
@@ -218,8 +224,9 @@ export async function migrateLegacy (redis: RedisClient, nowMs = Date.now()): Pr
     const hashes = await perKey<Record<string, string>>(redis, [...chunk, ...newKeys], (pipeline, k) => {
       pipeline.hgetall(k)
     })
-    const writes: Op[] = []
-    const ops: Op[] = []
+    const writes: Array<(pipeline: ChainableCommander, key: string) => void> = []
+    const writeKeys: string[] = []
+    const derived = derivedWrites(scripts, (nowMs - RETENTION_MS) * 1000)
     ids.forEach((sessionId, j) => {
       const old = hashes[j]!
       if (!old.p) return
@@ -229,13 +236,13 @@ export async function migrateLegacy (redis: RedisClient, nowMs = Date.now()): Pr
       const stored: Stored = { p: merged.p!, c: merged.c ?? null, s: merged.s ?? null, e: merged.e ?? null }
       const expireAt = expiryMs(Number(stored.s ?? stored.e))
       // Two commands on one key: one pipeline of one node, in this order.
-      writes.push({ key: newKeys[j]!, queue: (p, k) => { p.hset(k, merged) } })
-      writes.push({ key: newKeys[j]!, queue: (p, k) => { p.pexpireat(k, expireAt) } })
-      ops.push(...derivedOps(scripts, sessionId, stored, true, pruneUs))
+      writeKeys.push(newKeys[j]!, newKeys[j]!)
+      writes.push((p, k) => { p.hset(k, merged) }, (p, k) => { p.pexpireat(k, expireAt) })
+      derived.add(sessionId, stored, true)
       moved++
     })
-    await runOps(redis, writes)
-    await runOps(redis, ops)
+    await perKey(redis, writeKeys, (pipeline, key, i) => writes[i]!(pipeline, key))
+    await derived.run(redis)
     // The old hash goes last: until then a re-run finds it and redoes the steps above.
     await perKey(redis, chunk, (pipeline, k) => { pipeline.del(k) })
   })

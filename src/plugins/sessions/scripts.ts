@@ -33,25 +33,27 @@ if not s0 then redis.call('PEXPIREAT', h, expireAt) end
 return { 1, pid, c0, s0, ts }
 `
 
-// Derived writes: each is idempotent (same member, same score, expiry only ever extended), so the store runs them
-// after every claim and again for every re-sent event.
+// Derived writes: each is idempotent (same members, same scores, expiry only ever extended), so the store runs them
+// after every claim and again for every re-sent event. Each takes the members of one batch for its key at once.
 
-// A start into its day-and-country bucket. KEYS: the bucket. ARGV: start µs, member, expire-at ms.
-export const ADD_START = `${EXTEND}
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-extend(KEYS[1], tonumber(ARGV[3]))
+// Starts into their day-and-country bucket. KEYS: the bucket. ARGV: expire-at ms (of the newest), then start µs and
+// member pairs.
+export const ADD_STARTS = `${EXTEND}
+redis.call('ZADD', KEYS[1], unpack(ARGV, 2))
+extend(KEYS[1], tonumber(ARGV[1]))
 `
 
-// A country into its day's country set. KEYS: the set. ARGV: country, expire-at ms.
-export const ADD_COUNTRY = `${EXTEND}
-redis.call('SADD', KEYS[1], ARGV[1])
-extend(KEYS[1], tonumber(ARGV[2]))
+// Countries into their day's country set. KEYS: the set. ARGV: expire-at ms (of the newest start), then countries.
+export const ADD_COUNTRIES = `${EXTEND}
+redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+extend(KEYS[1], tonumber(ARGV[1]))
 `
 
-// A completed session into its player's set, pruning ends older than the retention.
-// KEYS: the player's completed set. ARGV: end µs, session id, prune below µs, expire-at ms.
+// Completed sessions into their player's set, pruning ends older than the retention.
+// KEYS: the player's completed set. ARGV: expire-at ms (of the newest start), prune below µs, then end µs and
+// session id pairs.
 export const COMPLETE = `${EXTEND}
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-extend(KEYS[1], tonumber(ARGV[4]))
+redis.call('ZADD', KEYS[1], unpack(ARGV, 3))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+extend(KEYS[1], tonumber(ARGV[1]))
 `
