@@ -89,6 +89,7 @@ t.test('migrateLegacy moves sessions of the older single-node layout, once', asy
   const b = { sid: 'mig-b', pid: 'mig-p', s: us - 1800e6 }
   const c = { sid: 'mig-c', pid: 'mig-q', e: us - 30e6 }
   const d = { sid: 'mig-d', pid: 'mig-q', s: us - 600e6 }
+  const e = { sid: 'mig-e', pid: 'mig-p', s: us - 900e6 }
   const day = dayOf(a.s)
   // The older layout, written key by key as that version wrote it.
   await redis.hset(`sess:s:${a.sid}`, 'p', a.pid, 's', a.s, 'c', cc, 'e', a.e)
@@ -101,7 +102,9 @@ t.test('migrateLegacy moves sessions of the older single-node layout, once', asy
   await redis.pexpireat(`sess:s:${d.sid}`, expiryMs(d.s))
   await redis.zadd(`sess:done:${a.pid}`, a.e, a.sid)
   await redis.pexpireat(`sess:done:${a.pid}`, expiryMs(a.s))
-  const starts = [[a.sid, a.s, a.pid, cc], [b.sid, b.s, b.pid, cc], [d.sid, d.s, d.pid, 'SE']] as const
+  await redis.hset(`sess:s:${e.sid}`, 'p', e.pid, 's', e.s, 'c', 'DK')
+  await redis.pexpireat(`sess:s:${e.sid}`, expiryMs(e.s))
+  const starts = [[a.sid, a.s, a.pid, cc], [b.sid, b.s, b.pid, cc], [d.sid, d.s, d.pid, 'SE'], [e.sid, e.s, e.pid, 'DK']] as const
   for (const [sid, s, pid, country] of starts) {
     await redis.zadd(`sess:day:${dayOf(s)}:${country}`, s, `${sid}\n${startedJson(sid, pid, s)}`)
     await redis.hincrby(`sess:daycc:${dayOf(s)}`, country, 1)
@@ -110,6 +113,9 @@ t.test('migrateLegacy moves sessions of the older single-node layout, once', asy
   t.same(await put(app, [{ event: 'end', player_id: d.pid, session_id: d.sid, ts: clientTimestamp(us - 60e6) }]),
     { accepted: 1, duplicates: 0, rejected: [] })
   t.same(await completed(app, d.pid), [])
+  // And an end of E from another player, which it would have refused had it seen E's old hash.
+  t.same(await put(app, [{ event: 'end', player_id: 'mig-x', session_id: e.sid, ts: clientTimestamp(us - 60e6) }]),
+    { accepted: 1, duplicates: 0, rejected: [] })
 
   const oldKeys = (await allKeys(redis, 'sess:*')).filter(k => !k.startsWith('sess:{'))
   t.equal(await migrateLegacy(redis, clock.now()), oldKeys.length, 'every old key moved or deleted')
@@ -123,18 +129,22 @@ t.test('migrateLegacy moves sessions of the older single-node layout, once', asy
   t.same(pick(await completed(app, d.pid)), [view(d.sid, d.s, us - 60e6)], 'the new end pairs the migrated start')
   const listed = (sid: string, pid: string, s: number) => ({ session_id: sid, player_id: pid, ts: formatTimestamp(s) })
   const expected = {
-    total: 3,
+    total: 4,
     countries: {
+      DK: { count: 1, sessions: [listed(e.sid, e.pid, e.s)] },
       FI: { count: 2, sessions: [listed(b.sid, b.pid, b.s), listed(a.sid, a.pid, a.s)] },
       SE: { count: 1, sessions: [listed(d.sid, d.pid, d.s)] }
     }
   }
   const got = await window(app, 24)
   t.same({ total: got.total, countries: got.countries }, expected)
+  t.same(await redis.hgetall(sessionKey(e.sid)), { p: e.pid, s: String(e.s), c: 'DK' }, 'the old hash wins, whole')
+  t.same(await completed(app, 'mig-x'), [])
   t.equal(await redis.pexpiretime(sessionKey(a.sid)), expiryMs(a.s))
   t.equal(await redis.pexpiretime(sessionKey(c.sid)), expiryMs(c.e))
   t.equal(await redis.pexpiretime(doneKey(a.pid)), expiryMs(a.s))
-  t.same((await redis.smembers(dayCountriesKey(day))).sort(), dayOf(d.s) === day ? ['FI', 'SE'] : ['FI'])
+  t.same((await redis.smembers(dayCountriesKey(day))).sort(),
+    [...new Set(starts.filter(([, s]) => dayOf(s) === day).map(([, , , country]) => country))].sort())
 
   // The migrated halves pair with events sent afterwards.
   t.same(await put(app, [

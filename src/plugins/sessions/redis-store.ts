@@ -229,13 +229,18 @@ export async function migrateLegacy (redis: RedisClient, nowMs = Date.now()): Pr
     const derived = derivedWrites(scripts, (nowMs - RETENTION_MS) * 1000)
     ids.forEach((sessionId, j) => {
       const old = hashes[j]!
-      if (!old.p) return
+      if (!old.p || !(old.s ?? old.e)) return
       const current = hashes[chunk.length + j]!
       // A new hash of another player holds an event that would have been refused had the old one been visible.
       const merged = current.p === undefined || current.p === old.p ? { ...current, ...old } : old
+      const stale = Object.keys(current).filter(field => !(field in merged))
       const stored: Stored = { p: merged.p!, c: merged.c ?? null, s: merged.s ?? null, e: merged.e ?? null }
       const expireAt = expiryMs(Number(stored.s ?? stored.e))
-      // Two commands on one key: one pipeline of one node, in this order.
+      // Commands on one key go in one pipeline of one node, in this order.
+      if (stale.length > 0) {
+        writeKeys.push(newKeys[j]!)
+        writes.push((p, k) => { p.hdel(k, ...stale) })
+      }
       writeKeys.push(newKeys[j]!, newKeys[j]!)
       writes.push((p, k) => { p.hset(k, merged) }, (p, k) => { p.pexpireat(k, expireAt) })
       derived.add(sessionId, stored, true)
