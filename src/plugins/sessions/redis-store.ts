@@ -27,9 +27,10 @@ import {
 // there are countries), and per day for the country set. Every script and command touches one key.
 //
 // An event spans units, so it is stored in two steps, each atomic on its own slot:
-//   1. CLAIM on the session hash: checks and writes the event (accepted / duplicate / refused) and answers the
-//      session as stored. Claims of one session are serialised there, so of racing copies exactly one is accepted,
-//      and whichever half of a session is claimed second sees the first.
+//   1. CLAIM on the session hash (one call for the session's events of the batch, in order): checks and writes each
+//      event (accepted / duplicate / refused) and answers the session as stored after it. Claims of one session are
+//      serialised there, so of racing copies exactly one is accepted, and whichever half of a session is claimed
+//      second sees the first.
 //   2. Derived writes from what the claim answered, all idempotent: a start goes into its bucket (ADD_START) and its
 //      country into the day's set (ADD_COUNTRY); a session with both halves goes into its player's completed set
 //      (COMPLETE). They run for accepted events AND for duplicates: a re-sent event rewrites them from the stored
@@ -37,7 +38,7 @@ import {
 //      repaired by the client's retry, as on the Cassandra store. An event is acknowledged only once 2 is done.
 //   A reader in between sees the event not yet listed (never half of it): a window's counts and lists both come from
 //   the buckets, and a completed entry is read back from its session hash.
-// A batch is two rounds, each one pipeline per node (claims of one session keep their order: one slot, one pipeline).
+// A batch is two rounds, each one pipeline per node.
 //
 // Reads gathering many slots, one pipeline per node each (perKey):
 //   completed       HMGET of the listed session hashes
@@ -112,12 +113,25 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
 
   async function putEvents (events: SessionEvent[], nowMs: number): Promise<EventOutcome[]> {
     if (events.length === 0) return []
-    // Step 1. On a cluster a round that fails as a whole while the slots move is sent again: a claim that had been
-    // applied then answers "duplicate", and step 2 runs for it all the same.
-    const claims = await perKey<Claimed>(redis, events.map(e => sessionKey(e.sessionId)), (pipeline, key, i) => {
-      const e = events[i]!
-      scripts.claim.queue(pipeline, [key], [e.kind, e.playerId, e.tsUs, e.country ?? '', expiryMs(e.tsUs)])
+    // Step 1, one claim per session (its events in batch order). On a cluster a round that fails as a whole while
+    // the slots move is sent again: a claim that had been applied then answers "duplicate", and step 2 runs for it
+    // all the same.
+    const bySession = new Map<string, number[]>()
+    events.forEach((e, i) => {
+      const list = bySession.get(e.sessionId)
+      if (list) list.push(i)
+      else bySession.set(e.sessionId, [i])
     })
+    const groups = [...bySession.values()]
+    const replies = await perKey<Claimed[]>(redis, [...bySession.keys()].map(sessionKey), (pipeline, key, i) => {
+      const args = groups[i]!.flatMap((j) => {
+        const e = events[j]!
+        return [e.kind, e.playerId, e.tsUs, e.country ?? '', expiryMs(e.tsUs)]
+      })
+      scripts.claim.queue(pipeline, [key], args)
+    })
+    const claims = new Array<Claimed>(events.length)
+    groups.forEach((g, i) => g.forEach((j, k) => { claims[j] = replies[i]![k]! }))
     // Step 2.
     const derived = derivedWrites(scripts, (nowMs - RETENTION_MS) * 1000)
     const out = claims.map((reply, i): EventOutcome => {

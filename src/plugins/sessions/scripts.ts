@@ -8,29 +8,40 @@ local function extend (key, expireAt)
 end
 `
 
-// The claim of one event on its session's hash: the checks (duplicate, other player, order) and the hash write happen
-// together, so two requests racing on one session store an event exactly once and pair the session exactly once.
-// KEYS: the session hash. ARGV: kind, player id, ts µs, country, expire-at ms (the event's ts + 365 d).
-// Answers { 1 (stored) or 0 (duplicate), player, country, start µs, end µs } with the session as stored after the
-// call (false where unknown), from which the store writes the derived keys; or { code } when the event is refused.
+// The claim of one session's events (in batch order): the checks (duplicate, other player, order) and the hash write
+// happen together, so two requests racing on one session store an event exactly once and pair the session exactly
+// once. KEYS: the session hash. ARGV per event: kind, player id, ts µs, country, expire-at ms (its ts + 365 d).
+// Answers per event { 1 (stored) or 0 (duplicate), player, country, start µs, end µs } with the session as stored
+// after it (false where unknown), from which the store writes the derived keys; or { code } when it is refused.
 export const CLAIM = `
 local h = KEYS[1]
-local kind, pid, ts, cc, expireAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local cur = redis.call('HMGET', h, 'p', 'c', 's', 'e')
 local p0, c0, s0, e0 = cur[1], cur[2], cur[3], cur[4]
-if (kind == 'start' and s0) or (kind == 'end' and e0) then return { 0, p0, c0, s0, e0 } end
-if p0 and p0 ~= pid then return { 'other-player' } end
-if kind == 'start' and e0 and tonumber(e0) < tonumber(ts) then return { 'start-after-end' } end
-if kind == 'end' and s0 and tonumber(ts) < tonumber(s0) then return { 'end-before-start' } end
-if kind == 'start' then
-  redis.call('HSET', h, 'p', pid, 's', ts, 'c', cc)
-  -- The session lives as long as its start (its earliest event: a start never follows its end).
-  redis.call('PEXPIREAT', h, expireAt)
-  return { 1, pid, cc, ts, e0 }
+local out = {}
+for a = 1, #ARGV, 5 do
+  local kind, pid, ts, cc, expireAt = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  if (kind == 'start' and s0) or (kind == 'end' and e0) then
+    out[#out + 1] = { 0, p0, c0, s0, e0 }
+  elseif p0 and p0 ~= pid then
+    out[#out + 1] = { 'other-player' }
+  elseif kind == 'start' and e0 and tonumber(e0) < tonumber(ts) then
+    out[#out + 1] = { 'start-after-end' }
+  elseif kind == 'end' and s0 and tonumber(ts) < tonumber(s0) then
+    out[#out + 1] = { 'end-before-start' }
+  elseif kind == 'start' then
+    redis.call('HSET', h, 'p', pid, 's', ts, 'c', cc)
+    -- The session lives as long as its start (its earliest event: a start never follows its end).
+    redis.call('PEXPIREAT', h, expireAt)
+    p0, c0, s0 = pid, cc, ts
+    out[#out + 1] = { 1, p0, c0, s0, e0 }
+  else
+    redis.call('HSET', h, 'p', pid, 'e', ts)
+    if not s0 then redis.call('PEXPIREAT', h, expireAt) end
+    p0, e0 = pid, ts
+    out[#out + 1] = { 1, p0, c0, s0, e0 }
+  end
 end
-redis.call('HSET', h, 'p', pid, 'e', ts)
-if not s0 then redis.call('PEXPIREAT', h, expireAt) end
-return { 1, pid, c0, s0, ts }
+return out
 `
 
 // Derived writes: each is idempotent (same members, same scores, expiry only ever extended), so the store runs them
