@@ -1,35 +1,54 @@
-import { defineScripts, type RedisClient } from '../infra/lua.js'
-import { PUT_EVENTS, STARTS_PLAN } from './scripts.js'
+import { Cluster, type ChainableCommander } from 'ioredis'
+import { defineScripts, type RedisClient, type Script } from '../infra/lua.js'
+import { perKey } from '../infra/gather.js'
+import { ADD_COUNTRIES, ADD_STARTS, CLAIM, COMPLETE } from './scripts.js'
 import {
   REJECT, RETENTION_MS, dayOf, expiryMs, startedJson,
   type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartsJson
 } from './store.js'
 
-// Redis layout (no hash tags yet):
-//   sess:s:<session_id>          hash p (player), c (country), s (start µs), e (end µs); expires at the session's
-//                                earliest event + 365 d (the start, once known: starts never follow their end)
-//   sess:done:<player_id>        sorted set of completed session ids scored by end µs. Members cannot expire on
-//                                their own, so reads and writes prune them (ZREMRANGEBYSCORE below now - 365 d, and
-//                                any member whose session hash has expired); the key expires with its newest member
-//   sess:day:<day>:<CC>          sorted set of the starts of one UTC day (days since the epoch) and country, scored
-//                                by start µs; member `<session_id>\n<the session as the window answer lists it>`
-//                                (JSON), so a window answer is the members' text joined, with no per-session work.
-//                                The id in front keeps ties in session id order ('\n' sorts below any id character)
-//   sess:daycc:<day>             hash country → number of starts of that day (days wholly inside a window are
-//                                counted from it)
+// Redis layout, hash-tagged for Redis Cluster (every key names its atomic unit in `{…}`):
+//   sess:{s:<session_id>}           hash p (player), c (country), s (start µs), e (end µs): the session, source of
+//                                   truth; expires at its earliest event + 365 d (the start, once known: starts never
+//                                   follow their end)
+//   sess:{p:<player_id>}:done       sorted set of completed session ids scored by end µs. Members cannot expire on
+//                                   their own, so reads and writes prune them (ZREMRANGEBYSCORE below now - 365 d, and
+//                                   any member whose session hash has expired); the key expires with its newest member
+//   sess:{d:<day>:<CC>}:starts      sorted set of the starts of one UTC day (days since the epoch) and country, scored
+//                                   by start µs; member `<session_id>\n<the session as the window answer lists it>`
+//                                   (JSON), so a window answer is the members' text joined, with no per-session work.
+//                                   The id in front keeps ties in session id order ('\n' sorts below any id character)
+//   sess:{d:<day>}:cc               set of the countries with starts that day (which buckets a window reads)
 // Both day keys expire with their newest member (its start + 365 d). Older members of the same day linger until then
 // (under a day) and reads never return them: a window never reaches further back than now - 365 d.
 // Ids never contain control characters (the service refuses them), so '\n' separates a member safely.
 //
-// Multi-key operations (their keys span slots today: this store assumes a single Redis, see docs/sessions.md):
-//   PUT_EVENTS   putEvents: per event sess:s:<sid>, sess:done:<pid>, sess:day:<day>:<CC>, sess:daycc:<day>
-//                (up to 10 events a call)
-//   STARTS_PLAN  startsBetween: sess:daycc:<day> and sess:day:<day>:<CC> of every day in the window; the script
-//                derives them from key prefixes passed in ARGV (the days are only known inside), so KEYS is empty
-//   pipelines    completed: HMGET of many sess:s:<sid>; startsBetween: ZREVRANGE of many sess:day:<day>:<CC>
+// Tags: one per session, per player, per day and country (so the current day's starts spread over as many slots as
+// there are countries), and per day for the country set. Every script and command touches one key.
 //
-// Earlier builds kept starts in hour buckets (sess:starts:<hour>:<CC>, sess:startcc:<hour>) with `<id>\n<player>`
-// members. Nothing was released with that layout, so nothing reads it; such keys expire on their own.
+// An event spans units, so it is stored in two steps, each atomic on its own slot:
+//   1. CLAIM on the session hash (one call for the session's events of the batch, in order): checks and writes each
+//      event (accepted / duplicate / refused) and answers the session as stored after it. Claims of one session are
+//      serialised there, so of racing copies exactly one is accepted, and whichever half of a session is claimed
+//      second sees the first.
+//   2. Derived writes from what the claim answered, all idempotent, one call per key and batch: a start goes into its
+//      bucket (ADD_STARTS) and its country into the day's set (ADD_COUNTRIES); a session with both halves goes into
+//      its player's completed set (COMPLETE). They run for accepted events AND for duplicates: a re-sent event
+//      rewrites them from the stored session (same members, same scores, expiries only extended), so a request that
+//      failed between 1 and 2 is repaired by the client's retry, as on the Cassandra store. An event is acknowledged
+//      only once 2 is done.
+//   A reader in between sees the event not yet listed (never half of it): a window's counts and lists both come from
+//   the buckets, and a completed entry is read back from its session hash.
+// A batch is two rounds, each one pipeline per node. On one Redis that costs about twice the Node CPU per event of the
+// single script per batch it replaces (a script may not span the session, player and day slots of a batch).
+//
+// Reads gathering many slots, one pipeline per node each (perKey):
+//   completed       HMGET of the listed session hashes
+//   startsBetween   SMEMBERS of the window's day country sets; ZCOUNT of each of their buckets within the window; the
+//                   plan (which buckets hold each country's newest `limit` starts) in TypeScript; then one
+//                   ZREVRANGEBYSCORE … LIMIT per planned bucket
+//
+// Older layout (one Redis; renamed keys and a day count hash): migrateLegacy() below moves it.
 
 const CODES: Record<string, string> = {
   'other-player': REJECT.otherPlayer,
@@ -37,37 +56,95 @@ const CODES: Record<string, string> = {
   'end-before-start': REJECT.endBeforeStart
 }
 
-export const sessionKey = (sessionId: string) => `sess:s:${sessionId}`
-export const doneKey = (playerId: string) => `sess:done:${playerId}`
-// STARTS_PLAN builds day keys from these prefixes: `${prefix}${day}` and `${prefix}${day}:${country}`.
-const DAY_BUCKET_PREFIX = 'sess:day:'
-const DAY_COUNTRIES_PREFIX = 'sess:daycc:'
-export const dayBucketKey = (day: number, country: string) => `${DAY_BUCKET_PREFIX}${day}:${country}`
-export const dayCountriesKey = (day: number) => `${DAY_COUNTRIES_PREFIX}${day}`
+export const sessionKey = (sessionId: string) => `sess:{s:${sessionId}}`
+export const doneKey = (playerId: string) => `sess:{p:${playerId}}:done`
+export const dayBucketKey = (day: number, country: string) => `sess:{d:${day}:${country}}:starts`
+export const dayCountriesKey = (day: number) => `sess:{d:${day}}:cc`
 
-type StartsPlan = [total: number, counts: Array<string | number>, plan: Array<string | number>]
+/** A session as its hash holds it (what a claim answers). */
+interface Stored { p: string, c: string | null, s: string | null, e: string | null }
+
+type Claimed = [status: 0 | 1, p: string, c: string | null, s: string | null, e: string | null] | [code: string]
+
+type Scripts = Record<'claim' | 'addStarts' | 'addCountries' | 'complete', Script>
+
+const defineSessionScripts = (redis: RedisClient): Scripts => defineScripts(redis, 'sessions', {
+  claim: CLAIM, addStarts: ADD_STARTS, addCountries: ADD_COUNTRIES, complete: COMPLETE
+})
+
+/** The derived writes of a batch, one script call per key whatever the number of its members. */
+function derivedWrites (scripts: Scripts, pruneUs: number) {
+  const byKey = new Map<string, { script: Script, args: Array<string | number> }>()
+  function add (key: string, script: Script, expireAt: number, head: Array<string | number>,
+    ...members: Array<string | number>) {
+    const write = byKey.get(key)
+    if (!write) byKey.set(key, { script, args: [expireAt, ...head, ...members] })
+    else {
+      write.args[0] = Math.max(write.args[0] as number, expireAt)
+      write.args.push(...members)
+    }
+  }
+  return {
+    /**
+     * A stored session's derived writes: its start's bucket and country (when `withStart`), and its player's
+     * completed set once both halves are known. Every one expires with the start, as the session hash does.
+     */
+    add (sessionId: string, stored: Stored, withStart: boolean) {
+      if (stored.s === null) return
+      const startUs = Number(stored.s)
+      const expireAt = expiryMs(startUs)
+      if (withStart && stored.c !== null) {
+        const day = dayOf(startUs)
+        const member = `${sessionId}\n${startedJson(sessionId, stored.p, startUs)}`
+        add(dayBucketKey(day, stored.c), scripts.addStarts, expireAt, [], stored.s, member)
+        add(dayCountriesKey(day), scripts.addCountries, expireAt, [], stored.c)
+      }
+      if (stored.e !== null) add(doneKey(stored.p), scripts.complete, expireAt, [pruneUs], stored.e, sessionId)
+    },
+    async run (redis: RedisClient) {
+      const writes = [...byKey.values()]
+      await perKey(redis, [...byKey.keys()], (pipeline, key, i) => {
+        writes[i]!.script.queue(pipeline, [key], writes[i]!.args)
+      })
+    }
+  }
+}
 
 export function createRedisStore ({ redis }: { redis: RedisClient }): SessionStore {
-  const scripts = defineScripts(redis, 'sessions', { putEvents: PUT_EVENTS, startsPlan: STARTS_PLAN })
+  const scripts = defineSessionScripts(redis)
 
   async function putEvents (events: SessionEvent[], nowMs: number): Promise<EventOutcome[]> {
     if (events.length === 0) return []
-    const keys: string[] = []
-    const args: string[] = [String((nowMs - RETENTION_MS) * 1000)]
-    for (const e of events) {
-      // The start's day: an end event touches no bucket, its slots are placeholders of the fixed stride.
-      const day = dayOf(e.tsUs)
-      const start = e.kind === 'start'
-      keys.push(sessionKey(e.sessionId), doneKey(e.playerId), dayBucketKey(day, e.country ?? '--'), dayCountriesKey(day))
-      args.push(e.kind, e.sessionId, e.playerId, String(e.tsUs), e.country ?? '', String(expiryMs(e.tsUs)),
-        start ? startedJson(e.sessionId, e.playerId, e.tsUs) : '')
-    }
-    const replies = await scripts.putEvents(keys, args) as Array<number | string>
-    return replies.map((reply): EventOutcome => {
-      if (reply === 1) return { status: 'accepted' }
-      if (reply === 0) return { status: 'duplicate' }
-      return { status: 'rejected', message: CODES[String(reply)] ?? String(reply) }
+    // Step 1, one claim per session (its events in batch order). On a cluster a round that fails as a whole while
+    // the slots move is sent again: a claim that had been applied then answers "duplicate", and step 2 runs for it
+    // all the same.
+    const bySession = new Map<string, number[]>()
+    events.forEach((e, i) => {
+      const list = bySession.get(e.sessionId)
+      if (list) list.push(i)
+      else bySession.set(e.sessionId, [i])
     })
+    const groups = [...bySession.values()]
+    const replies = await perKey<Claimed[]>(redis, [...bySession.keys()].map(sessionKey), (pipeline, key, i) => {
+      const args = groups[i]!.flatMap((j) => {
+        const e = events[j]!
+        return [e.kind, e.playerId, e.tsUs, e.country ?? '', expiryMs(e.tsUs)]
+      })
+      scripts.claim.queue(pipeline, [key], args)
+    })
+    const claims = new Array<Claimed>(events.length)
+    groups.forEach((g, i) => g.forEach((j, k) => { claims[j] = replies[i]![k]! }))
+    // Step 2.
+    const derived = derivedWrites(scripts, (nowMs - RETENTION_MS) * 1000)
+    const out = claims.map((reply, i): EventOutcome => {
+      if (reply.length === 1) return { status: 'rejected', message: CODES[reply[0]] ?? reply[0] }
+      const [status, p, c, s, e] = reply
+      const event = events[i]!
+      derived.add(event.sessionId, { p, c, s, e }, event.kind === 'start')
+      return { status: status === 1 ? 'accepted' : 'duplicate' }
+    })
+    await derived.run(redis)
+    return out
   }
 
   async function completed (playerId: string, limit: number, nowMs: number): Promise<CompletedSession[]> {
@@ -79,14 +156,12 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
     for (let offset = 0; out.length < limit; offset += page) {
       const ids = await redis.zrevrange(key, offset, offset + page - 1)
       if (ids.length === 0) break
-      const pipe = redis.pipeline()
-      for (const id of ids) pipe.hmget(sessionKey(id), 'p', 'c', 's', 'e')
-      const rows = (await pipe.exec()) ?? []
+      const rows = await perKey<Array<string | null>>(redis, ids.map(sessionKey), (pipeline, k) => {
+        pipeline.hmget(k, 'p', 'c', 's', 'e')
+      })
       for (let i = 0; i < ids.length && out.length < limit; i++) {
-        const [err, fields] = rows[i] ?? []
-        if (err) throw err
-        const [p, c, s, e] = fields as Array<string | null>
-        const sessionId = ids[i] as string
+        const [p, c, s, e] = rows[i]!
+        const sessionId = ids[i]!
         // The hash outlives the app clock's idea of "expired" by nothing in production; tests move the clock.
         if (!p || !c || !s || !e || expiryMs(Number(s)) <= nowMs) {
           dead.push(sessionId)
@@ -102,31 +177,113 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
 
   async function startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsJson> {
     // Nothing older than the retention, whatever the caller asks (the service never asks further back than 8760 h).
-    const since = String(Math.max(sinceUs, untilUs - RETENTION_MS * 1000))
-    const until = String(untilUs)
-    const [total, counts, plan] = await scripts.startsPlan([],
-      [since, until, String(limit), DAY_COUNTRIES_PREFIX, DAY_BUCKET_PREFIX]) as StartsPlan
-    const lists = new Map<string, string[]>()
-    if (plan.length > 0) {
-      const pipe = redis.pipeline()
-      for (let i = 0; i < plan.length; i += 4) {
-        pipe.zrevrange(plan[i] as string, plan[i + 1] as number, plan[i + 2] as number)
+    const since = Math.max(sinceUs, untilUs - RETENTION_MS * 1000)
+    const [lo, hi] = [`(${since}`, String(untilUs)]
+    const days: number[] = []
+    for (let day = dayOf(untilUs); day >= dayOf(since); day--) days.push(day)
+    const perDay = await perKey<string[]>(redis, days.map(dayCountriesKey), (pipeline, k) => { pipeline.smembers(k) })
+    // Buckets newest day first: a country's newest starts are listed from the fewest buckets.
+    const cells = days.flatMap((day, i) => perDay[i]!.map(country => ({ key: dayBucketKey(day, country), country })))
+    const counts = await perKey<number>(redis, cells.map(c => c.key), (pipeline, k) => { pipeline.zcount(k, lo, hi) })
+
+    const byCountry = new Map<string, { count: number, left: number, lists: string[][] }>()
+    const wanted: Array<{ key: string, take: number, lists: string[][] }> = []
+    let total = 0
+    cells.forEach(({ key, country }, i) => {
+      const n = counts[i]!
+      if (n === 0) return
+      let entry = byCountry.get(country)
+      if (!entry) byCountry.set(country, (entry = { count: 0, left: limit, lists: [] }))
+      entry.count += n
+      total += n
+      const take = Math.min(n, entry.left)
+      if (take > 0) {
+        entry.left -= take
+        wanted.push({ key, take, lists: entry.lists })
       }
-      ((await pipe.exec()) ?? []).forEach(([err, members], k) => {
-        if (err) throw err
-        const cc = plan[k * 4 + 3] as string
-        let listed = lists.get(cc)
-        if (!listed) lists.set(cc, (listed = []))
-        for (const m of members as string[]) listed.push(m.slice(m.indexOf('\n') + 1))
-      })
-    }
-    const byCountry: Array<[string, number]> = []
-    for (let i = 0; i < counts.length; i += 2) byCountry.push([counts[i] as string, counts[i + 1] as number])
-    byCountry.sort(([a], [b]) => (a < b ? -1 : 1))
-    const parts = byCountry.map(([cc, count]) =>
-      `"${cc}":{"count":${count},"sessions":[${(lists.get(cc) ?? []).join(',')}]}`)
+    })
+    const members = await perKey<string[]>(redis, wanted.map(w => w.key), (pipeline, k, i) => {
+      pipeline.zrevrangebyscore(k, hi, lo, 'LIMIT', 0, wanted[i]!.take)
+    })
+    wanted.forEach((w, i) => w.lists.push(members[i]!.map(m => m.slice(m.indexOf('\n') + 1))))
+
+    const parts = [...byCountry.keys()].sort().map((cc) => {
+      const { count, lists } = byCountry.get(cc)!
+      return `"${cc}":{"count":${count},"sessions":[${lists.flat().join(',')}]}`
+    })
     return { total, countriesJson: `{${parts.join(',')}}` }
   }
 
   return { putEvents, completed, startsBetween }
+}
+
+// The layout before Redis Cluster (one Redis, no hash tags): sess:s:<sid> (the same hash), sess:done:<pid>,
+// sess:day:<day>:<CC> (the same sorted sets) and sess:daycc:<day> (a hash country → count, not idempotent to keep
+// up, now a set). Everything but the session hashes is derived from them, so they are the only keys moved.
+const LEGACY_SESSION = 'sess:s:'
+const LEGACY_DERIVED = ['sess:done:*', 'sess:day:*', 'sess:daycc:*']
+const MIGRATE_CHUNK = 500
+
+/**
+ * Moves sessions stored in the older layout into this one, on one Redis (or a cluster the old keys were imported
+ * into): each old session hash is merged into its new hash (a field both hold keeps its old value: it was written
+ * first), its derived keys are written as a re-sent event writes them, and then the old hash is deleted; finally
+ * the old derived keys are deleted. Idempotent: a second run, or one after a crash half-way, finishes the job and
+ * changes nothing more. Answers the number of old keys moved or deleted.
+ */
+export async function migrateLegacy (redis: RedisClient, nowMs = Date.now()): Promise<number> {
+  const scripts = defineSessionScripts(redis)
+  let moved = 0
+  await scanKeys(redis, `${LEGACY_SESSION}*`, async (chunk) => {
+    const ids = chunk.map(k => k.slice(LEGACY_SESSION.length))
+    const newKeys = ids.map(sessionKey)
+    const hashes = await perKey<Record<string, string>>(redis, [...chunk, ...newKeys], (pipeline, k) => {
+      pipeline.hgetall(k)
+    })
+    const writes: Array<(pipeline: ChainableCommander, key: string) => void> = []
+    const writeKeys: string[] = []
+    const derived = derivedWrites(scripts, (nowMs - RETENTION_MS) * 1000)
+    ids.forEach((sessionId, j) => {
+      const old = hashes[j]!
+      if (!old.p || !(old.s ?? old.e)) return
+      const current = hashes[chunk.length + j]!
+      // A new hash of another player holds an event that would have been refused had the old one been visible.
+      const merged = current.p === undefined || current.p === old.p ? { ...current, ...old } : old
+      const stale = Object.keys(current).filter(field => !(field in merged))
+      const stored: Stored = { p: merged.p!, c: merged.c ?? null, s: merged.s ?? null, e: merged.e ?? null }
+      const expireAt = expiryMs(Number(stored.s ?? stored.e))
+      // Commands on one key go in one pipeline of one node, in this order.
+      if (stale.length > 0) {
+        writeKeys.push(newKeys[j]!)
+        writes.push((p, k) => { p.hdel(k, ...stale) })
+      }
+      writeKeys.push(newKeys[j]!, newKeys[j]!)
+      writes.push((p, k) => { p.hset(k, merged) }, (p, k) => { p.pexpireat(k, expireAt) })
+      derived.add(sessionId, stored, true)
+      moved++
+    })
+    await perKey(redis, writeKeys, (pipeline, key, i) => writes[i]!(pipeline, key))
+    await derived.run(redis)
+    // The old hash goes last: until then a re-run finds it and redoes the steps above.
+    await perKey(redis, chunk, (pipeline, k) => { pipeline.del(k) })
+  })
+  for (const pattern of LEGACY_DERIVED) {
+    await scanKeys(redis, pattern, async (keys) => {
+      await perKey(redis, keys, (pipeline, k) => { pipeline.del(k) })
+      moved += keys.length
+    })
+  }
+  return moved
+}
+
+/** Hands the keys matching `pattern` to `each` a chunk at a time, scanning every master of a cluster. */
+async function scanKeys (redis: RedisClient, pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', MIGRATE_CHUNK)
+      cursor = next
+      if (keys.length > 0) await each(keys)
+    } while (cursor !== '0')
+  }
 }
