@@ -4,6 +4,7 @@ import { startRedisServer } from '../plugins/infra/redis-server.js'
 import { legacyQueueKey } from '../plugins/infra/queues.js'
 import { legacyKey as legacyAccountKey } from '../plugins/accounts/redis-store.js'
 import { migrateLegacy as migrateCategories } from '../plugins/categories/redis-store.js'
+import { migrateLegacy as migrateSessions } from '../plugins/sessions/redis-store.js'
 
 // `playfield migrate-keys`: one-shot move of data written by a playfield before the Redis Cluster key layout
 // (hash-tagged keys) into the new layout, on the single Redis that holds it (REDIS_URL, or the embedded server's
@@ -54,7 +55,10 @@ export async function migrateKeys (redis: Redis, rules: LegacyKey[], migrations:
 export function allRules (): { rules: LegacyKey[], migrations: LegacyMigration[] } {
   return {
     rules: [legacyQueueKey, legacyAccountKey],
-    migrations: [{ name: 'category children lists', run: migrateCategories }]
+    migrations: [
+      { name: 'category children lists', run: migrateCategories },
+      { name: 'sessions', run: (redis) => migrateSessions(redis) }
+    ]
   }
 }
 

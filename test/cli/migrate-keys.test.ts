@@ -80,10 +80,10 @@ t.test('categories written in the old layout (a children list per parent) read b
   await redis.rpush('cat:{tree}:children:2', '3')
   const { rules, migrations } = allRules()
   const report = await migrateKeys(redis, rules, migrations)
-  t.same([report.renamed, report.migrated], [0, { 'category children lists': 2 }])
+  t.same([report.renamed, report.migrated['category children lists']], [0, 2])
   t.same(await redis.hgetall('cat:{tree}:children'), { 1: '2,4', 2: '3' })
   t.same(await allKeys(redis, 'cat:{tree}:children:*'), [])
-  t.same((await migrateKeys(redis, rules, migrations)).migrated, { 'category children lists': 0 }, 'idempotent')
+  t.equal((await migrateKeys(redis, rules, migrations)).migrated['category children lists'], 0, 'idempotent')
 
   const app = await build(t, { config: { REDIS_URL: server.url } })
   const b = (await app.inject('/categories/2/')).json()
