@@ -11,7 +11,6 @@ import redisPlugin from './plugins/infra/redis.js'
 import queuesPlugin from './plugins/infra/queues.js'
 import accountsPlugin from './plugins/accounts/index.js'
 import metricsPlugin from './plugins/external/metrics.js'
-import sensiblePlugin from './plugins/external/sensible.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
@@ -108,7 +107,6 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(accountsPlugin, { config })
 
   if (role === 'server') {
-    await fastify.register(sensiblePlugin)
     await fastify.register(swaggerPlugin)
     await fastify.register(underPressurePlugin, { maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS })
     await fastify.register(rateLimitPlugin, { config })
