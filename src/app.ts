@@ -36,6 +36,7 @@ import adminRoutes from './routes/admin.js'
 import leaderboardGrpc from './grpc/services/leaderboard.js'
 import usersGrpc from './grpc/services/users.js'
 import shapesGrpc from './grpc/services/shapes.js'
+import jobsPlugin from './jobs/index.js'
 
 export interface AppOptions {
   config: Config
@@ -120,6 +121,9 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(shapesPlugin)
   await fastify.register(categoriesPlugin)
   await fastify.register(sessionsPlugin)
+
+  // the third door, in both roles: queue consumers calling the domain services (they run where workers are enabled)
+  await fastify.register(jobsPlugin)
 
   // doors: REST routes and gRPC services (thin: parse, authorize, call the domain service, map)
   if (role === 'server') {

@@ -5,8 +5,7 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
 import { build, deadline, grpcClient, tempDir } from '../helper.js'
 import { makeCerts } from './certs.js'
-import { HealthClient } from '../../src/grpc/health-client.js'
-import { shapesProto } from '../../src/grpc/services/shapes.js'
+import { Health as HealthClient, ShapeService } from '../../src/grpc/contract.js'
 import { createShapesClient, type ShapesClientOptions } from '../../src/cli/shapes.js'
 import { area, perimeter, type Coord } from '../../src/plugins/shapes/geometry.js'
 
@@ -28,7 +27,7 @@ const tlsCreds = () => credentials.createSsl(readFileSync(certs.ca))
 
 /** A raw ShapeService stub (no retries, no health checks) for asserting exact wire behaviour. */
 function rawClient (t: Test, app: FastifyInstance, creds = tlsCreds(), options: Record<string, unknown> = {}): any {
-  return grpcClient(t, app, shapesProto.grpcObject.ShapeService, creds, options)
+  return grpcClient(t, app, ShapeService, creds, options)
 }
 
 function client (t: Test, app: FastifyInstance, opts: Partial<ShapesClientOptions> = {}) {
