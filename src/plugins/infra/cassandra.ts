@@ -140,6 +140,26 @@ export function compactionFor (releaseVersion: string, kind: CompactionKind): st
 export const RECONNECT_BASE_MS = 100
 export const RECONNECT_MAX_MS = 2000
 
+/**
+ * The driver's retry policy, plus one more try on the next node when an idempotent statement times out on the
+ * server. In the seconds before the cluster notices a node died, a coordinator that still counts on it times out
+ * (a quorum read whose replicas disagree waits for every replica it asked, the dead one included); another
+ * coordinator usually answers at once. The driver consults onWriteTimeout for idempotent statements only.
+ */
+export class RetryElsewherePolicy extends cassandra.policies.retry.RetryPolicy {
+  override onReadTimeout (info: cassandra.policies.retry.OperationInfo, consistency: cassandra.types.consistencies,
+    received: number, blockFor: number, isDataPresent: boolean) {
+    // at the statement's own level: `consistency` is the server's, ALL when a read repair timed out
+    const own = info.executionOptions.getConsistency()
+    if (info.nbRetry === 0 && info.executionOptions.isIdempotent()) return this.retryResult(own, false)
+    return super.onReadTimeout(info, consistency, received, blockFor, isDataPresent)
+  }
+
+  override onWriteTimeout (info: cassandra.policies.retry.OperationInfo) {
+    return info.nbRetry === 0 ? this.retryResult(info.executionOptions.getConsistency(), false) : this.rethrowResult()
+  }
+}
+
 function clientOptions (config: Config, connectTimeoutMs: number, keyspace?: string, maxVersion?: number):
 cassandra.ClientOptions {
   const contactPoints = parseContactPoints(config.CASSANDRA_CONTACT_POINTS ?? '')
@@ -154,6 +174,7 @@ cassandra.ClientOptions {
     socketOptions: { connectTimeout: connectTimeoutMs },
     protocolOptions: { ...(port ? { port } : {}), ...(maxVersion ? { maxVersion } : {}) },
     policies: {
+      retry: new RetryElsewherePolicy(),
       reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(
         RECONNECT_BASE_MS, RECONNECT_MAX_MS, false)
     },
