@@ -171,10 +171,19 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
 
     const me: StoredEvent = { kind: e.kind, playerId: e.playerId, country: e.country ?? null, tsUs: e.tsUs }
     // The claim. Paxos serialises concurrent claims of one (session_id, kind): a request that loses has a duplicate,
-    // and the winner writes the derived rows. Quorum commit so that the read below (quorum) sees claims that won.
+    // and the winner writes the derived rows (the loser too, see below). Quorum commit so that the read below
+    // (quorum) sees claims that won.
     const claim = await client.execute(CQL.claimEvent,
       [e.sessionId, e.kind, e.playerId, me.country, e.tsUs, ttlSeconds(expiryMs(e.tsUs), nowMs)], claimOptions)
-    if (!claim.wasApplied()) return { status: 'duplicate' }
+    if (!claim.wasApplied()) {
+      // Lost to another request, or to this event's own earlier attempt whose coordinator died mid-Paxos (this
+      // claim's Paxos round completed that proposal): then nobody wrote the derived rows yet, so the loser does, as
+      // a re-sent event would (same values).
+      const settled = await readSession(e.sessionId, pairingRead)
+      const won = settled.find(r => r.kind === e.kind)
+      if (won) await writeDerived(e.sessionId, won, settled.find(r => r.kind !== e.kind), nowMs)
+      return { status: 'duplicate' }
+    }
 
     // The other half may have been claimed meanwhile by a concurrent request that did not see this one: both read
     // after their own claim, so whichever claimed second sees the first and pairs the session (if both do, the
