@@ -78,6 +78,9 @@ export function options (config: Config): FastifyServerOptions {
     genReqId: (req) => correlationIdFromHeaders(req.headers),
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Cassandra schema changes take seconds each on a cluster, and a starter may wait for another process's
+    // migration lease: Fastify's 10 s per plugin would fail a healthy boot.
+    ...(config.CASSANDRA_CONTACT_POINTS ? { pluginTimeout: 120_000 } : {}),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } }
