@@ -23,4 +23,6 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000 50051
 ENTRYPOINT ["/usr/bin/tini", "--"]
+# The server by default; the same image runs a standalone worker with the command `node dist/worker.js`
+# (docker-compose.yml's worker service).
 CMD ["node", "dist/server.js"]

@@ -67,11 +67,11 @@ await build({
   target: 'node20',
   minifyWhitespace: true,
   legalComments: 'none',
-  // proto.ts finds proto/ from its own URL: make that URL point into the unpacked assets.
+  // contract.ts finds proto/ from its own URL: make that URL point into the unpacked assets.
   define: { 'import.meta.url': '__playfieldModuleUrl' },
   banner: {
     js: readFileSync(join(root, 'scripts', 'sea-banner.cjs'), 'utf8') +
-      "\nvar __playfieldModuleUrl = require('node:url').pathToFileURL(require('node:path').join(globalThis.__PLAYFIELD_ASSET_DIR, 'src/grpc/proto.js')).href;\n"
+      "\nvar __playfieldModuleUrl = require('node:url').pathToFileURL(require('node:path').join(globalThis.__PLAYFIELD_ASSET_DIR, 'src/grpc/contract.js')).href;\n"
   },
   plugins: [dirnameShim, notBundled],
   logLevel: 'warning'

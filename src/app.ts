@@ -1,4 +1,4 @@
-import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
@@ -11,7 +11,6 @@ import redisPlugin from './plugins/infra/redis.js'
 import queuesPlugin from './plugins/infra/queues.js'
 import accountsPlugin from './plugins/accounts/index.js'
 import metricsPlugin from './plugins/external/metrics.js'
-import sensiblePlugin from './plugins/external/sensible.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import underPressurePlugin from './plugins/external/under-pressure.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
@@ -37,6 +36,24 @@ import adminRoutes from './routes/admin.js'
 import leaderboardGrpc from './grpc/services/leaderboard.js'
 import usersGrpc from './grpc/services/users.js'
 import shapesGrpc from './grpc/services/shapes.js'
+import jobsPlugin from './jobs/index.js'
+
+type Plugin = FastifyPluginAsync<{ config: Config }>
+const list = (...plugins: unknown[]) => plugins as Plugin[]
+
+// What the app is made of. Adding a domain is its files plus one line in DOMAINS (and one per door it opens).
+/** Infrastructure only the server role needs (the worker role has no HTTP or gRPC door). */
+const SERVER_INFRA = list(swaggerPlugin, underPressurePlugin, rateLimitPlugin, grpcServerPlugin)
+/** Domains: each decorates app.<domain> with its service; the doors call only those. */
+const DOMAINS = list(accountsPlugin, leaderboardPlugin, adsPlugin, usersPlugin, shapesPlugin, categoriesPlugin,
+  sessionsPlugin)
+/** The third door, in both roles: queue consumers calling the domain services (they run where workers run). */
+const JOB_DOORS = list(jobsPlugin)
+/** REST routes, one plugin per domain (thin: parse, authorize, call the domain service, map). */
+const REST_DOORS = list(guardsPlugin, healthRoutes, authRoutes, leaderboardRoutes, liveRoutes, adsRoutes,
+  categoriesRoutes, sessionsRoutes, usersRoutes, adminRoutes)
+/** gRPC services, one per proto service. */
+const GRPC_DOORS = list(leaderboardGrpc, usersGrpc, shapesGrpc)
 
 export interface AppOptions {
   config: Config
@@ -61,6 +78,9 @@ export function options (config: Config): FastifyServerOptions {
     genReqId: (req) => correlationIdFromHeaders(req.headers),
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Cassandra schema changes take seconds each on a cluster, and a starter may wait for another process's
+    // migration lease: Fastify's 10 s per plugin would fail a healthy boot.
+    ...(config.CASSANDRA_CONTACT_POINTS ? { pluginTimeout: 120_000 } : {}),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } }
@@ -68,8 +88,8 @@ export function options (config: Config): FastifyServerOptions {
 }
 
 /**
- * Registers everything, in order: shared clients first, then domains, then the doors, so that on close
- * (reverse order) the servers stop before the clients they use. Never listens.
+ * Registers everything, in order: infrastructure, domains, then the doors, so that on close (reverse order) the
+ * servers stop before the clients they use. Never listens.
  */
 async function app (fastify: FastifyInstance, opts: AppOptions) {
   const { config } = opts
@@ -95,7 +115,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     return reply.code(404).send({ message: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'PLAYFIELD_NOT_FOUND' })
   })
 
-  // shared resources
+  // infrastructure: shared clients first, so that on close (reverse order) everything that uses them stops first
   await fastify.register(healthPlugin, { intervalMs: config.HEALTH_CHECK_INTERVAL_MS })
   await fastify.register(metricsPlugin, { enabled: config.METRICS_ENABLED && role === 'server' })
   await fastify.register(redisPlugin, { config })
@@ -105,40 +125,11 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     await fastify.register(cassandraPlugin, { config })
   }
   await fastify.register(queuesPlugin, { config, runWorkers: role === 'worker' ? true : undefined })
-  await fastify.register(accountsPlugin, { config })
+  if (role === 'server') for (const plugin of SERVER_INFRA) await fastify.register(plugin, { config })
 
-  if (role === 'server') {
-    await fastify.register(sensiblePlugin)
-    await fastify.register(swaggerPlugin)
-    await fastify.register(underPressurePlugin, { maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS })
-    await fastify.register(rateLimitPlugin, { config })
-    await fastify.register(grpcServerPlugin, { config })
-  }
-
-  // domains (each decorates its service; REST routes and gRPC services call only those)
-  await fastify.register(leaderboardPlugin)
-  await fastify.register(adsPlugin, { config })
-  await fastify.register(usersPlugin, { config })
-  await fastify.register(shapesPlugin)
-  await fastify.register(categoriesPlugin)
-  await fastify.register(sessionsPlugin)
-
-  // doors: REST routes and gRPC services (thin: parse, authorize, call the domain service, map)
-  if (role === 'server') {
-    await fastify.register(guardsPlugin)
-    await fastify.register(healthRoutes)
-    await fastify.register(authRoutes)
-    await fastify.register(leaderboardRoutes)
-    await fastify.register(liveRoutes)
-    await fastify.register(adsRoutes)
-    await fastify.register(categoriesRoutes)
-    await fastify.register(sessionsRoutes)
-    await fastify.register(usersRoutes)
-    await fastify.register(adminRoutes)
-    await fastify.register(leaderboardGrpc)
-    await fastify.register(usersGrpc, { config })
-    await fastify.register(shapesGrpc)
-  }
+  for (const plugin of DOMAINS) await fastify.register(plugin, { config })
+  for (const plugin of JOB_DOORS) await fastify.register(plugin, { config })
+  if (role === 'server') for (const plugin of [...REST_DOORS, ...GRPC_DOORS]) await fastify.register(plugin, { config })
 }
 
 // Not encapsulated: the server and the tests see the decorators (redis, grpc, domain services) on the root.

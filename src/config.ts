@@ -83,6 +83,10 @@ function num (def: number, min: number, max: number): Parser<number> {
 const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i
 const CRON_PATTERN = /^(\S+\s+){4,5}\S+$/
 
+/** Consistency levels valid for both reads and writes (ANY and EACH_QUORUM are write-only on older servers). */
+export const CASSANDRA_CONSISTENCIES = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_ONE', 'LOCAL_QUORUM'] as const
+export type CassandraConsistency = typeof CASSANDRA_CONSISTENCIES[number]
+
 export const DEFAULT_SHAPES_SIGNATURE = 'playfield-signature'
 
 export const configSpec = {
@@ -114,8 +118,14 @@ export const configSpec = {
   CASSANDRA_LOCAL_DC: str('datacenter1'),
   CASSANDRA_KEYSPACE: str('playfield', { pattern: /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/, hint: 'a CQL identifier (letters, digits, _)' }),
   CASSANDRA_REPLICATION: str("{'class': 'SimpleStrategy', 'replication_factor': 1}", {
-    pattern: /^\{[^;]*\}$/, hint: "a CQL replication map such as {'class': 'SimpleStrategy', 'replication_factor': 1}"
+    pattern: /^\{[^;]*\}$/,
+    hint: "a CQL replication map such as {'class': 'SimpleStrategy', 'replication_factor': 1} or " +
+      "{'class': 'NetworkTopologyStrategy', 'datacenter1': 3}"
   }),
+  // Reads and writes of the sessions store. LOCAL_ONE suits one node; on a cluster with replication 3 use QUORUM (or
+  // LOCAL_QUORUM with several data centres): a quorum write plus a quorum read always overlap, so every acknowledged
+  // event is read back even while one node is down. Lightweight transactions keep their own SERIAL consistency.
+  CASSANDRA_CONSISTENCY: oneOf('LOCAL_ONE', CASSANDRA_CONSISTENCIES),
   CASSANDRA_USERNAME: optional(),
   CASSANDRA_PASSWORD: optional(),
 

@@ -55,3 +55,19 @@ t.test('REDIS_URL must be a redis URL', async (t) => {
   t.match(err.message, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/)
   t.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000' }).REDIS_URL, 'redis://127.0.0.1:7000')
 })
+
+t.test('CASSANDRA_CONSISTENCY is LOCAL_ONE by default and takes a level valid for reads and writes', async (t) => {
+  t.equal(loadConfig({}).CASSANDRA_CONSISTENCY, 'LOCAL_ONE')
+  t.equal(loadConfig({ CASSANDRA_CONSISTENCY: 'QUORUM' }).CASSANDRA_CONSISTENCY, 'QUORUM')
+  t.equal(loadConfig({ CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM' }).CASSANDRA_CONSISTENCY, 'LOCAL_QUORUM')
+  for (const level of ['SERIAL', 'ANY', 'EACH_QUORUM', 'quorum']) {
+    const err = t.throws(() => loadConfig({ CASSANDRA_CONSISTENCY: level })) as ConfigError
+    t.match(err.message, /CASSANDRA_CONSISTENCY must be one of ONE, TWO, THREE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM/)
+  }
+})
+
+t.test('CASSANDRA_REPLICATION takes a NetworkTopologyStrategy map', async (t) => {
+  const map = "{'class': 'NetworkTopologyStrategy', 'datacenter1': 3}"
+  t.equal(loadConfig({ CASSANDRA_REPLICATION: map }).CASSANDRA_REPLICATION, map)
+  t.throws(() => loadConfig({ CASSANDRA_REPLICATION: `${map}; DROP KEYSPACE playfield` }), ConfigError)
+})

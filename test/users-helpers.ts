@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Metadata, type Client, type ClientWritableStream } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
-import { usersProto } from '../src/grpc/services/users.js'
+import { Users } from '../src/grpc/contract.js'
 import type { IngestReply } from '../src/plugins/users/service.js'
 import { Redis } from 'ioredis'
 import { build, deadline, grpcClient, testRedis, type BuildOptions } from './helper.js'
@@ -25,7 +25,7 @@ export async function freshApp (t: Test, opts: BuildOptions = {}): Promise<Fasti
 }
 
 export function usersClient (t: Test, app: FastifyInstance): UsersStub {
-  return grpcClient<UsersStub>(t, app, usersProto().grpcObject.Users)
+  return grpcClient<UsersStub>(t, app, Users)
 }
 
 export function bearer (token?: string): Metadata {

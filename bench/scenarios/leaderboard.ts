@@ -1,7 +1,6 @@
-import { credentials, Metadata, type ServiceClientConstructor } from '@grpc/grpc-js'
+import { credentials, Metadata } from '@grpc/grpc-js'
 import { Redis } from 'ioredis'
-import { loadProto } from '../../src/grpc/proto.js'
-import type { ProtoGrpcType } from '../../src/grpc/generated/leaderboard.js'
+import { LeaderBoard } from '../../src/grpc/contract.js'
 import { driveBidi, percentile, ratioOf, type BenchContext, type BenchResult } from '../lib.js'
 
 // 1. One RecordPlayerScore stream pushing submissions as fast as it may (a bounded window of unanswered messages,
@@ -31,9 +30,7 @@ async function timed (n: number, fn: (i: number) => Promise<unknown>): Promise<T
 export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
   const results: BenchResult[] = []
   const started = await ctx.startApp({ WORKERS_ENABLED: 'false' })
-  const { grpcObject } = loadProto<ProtoGrpcType>('leaderboard.proto')
-  const Ctor = grpcObject.leaderboard.LeaderBoard as unknown as ServiceClientConstructor
-  const client = new Ctor(started.grpcAddress, credentials.createInsecure()) as any
+  const client = new LeaderBoard(started.grpcAddress, credentials.createInsecure()) as any
   try {
     const token = await new Promise<string>((resolve, reject) => {
       client.AuthenticateUser({ data: Buffer.from('admin:admin-password').toString('base64') },

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { credentials } from '@grpc/grpc-js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
-import { HealthClient } from '../../src/grpc/health-client.js'
+import { Health as HealthClient } from '../../src/grpc/contract.js'
 import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
 
 // Cold start to both ports ready, and idle / loaded RSS, of the built server (dist/) beside a bare Fastify process.

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js'
 import { Redis } from 'ioredis'
-import { usersProto } from '../../src/grpc/services/users.js'
+import { Users } from '../../src/grpc/contract.js'
 import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
 
 // 100,000 users over one client stream until all are stored (validate → 500-record jobs → workers → Lua upsert), end
@@ -39,7 +39,7 @@ export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
   })
   const redis = new Redis(ctx.redis.url)
   try {
-    const client = new (usersProto().grpcObject.Users)(started.grpcAddress, credentials.createInsecure()) as any
+    const client = new Users(started.grpcAddress, credentials.createInsecure()) as any
 
     // Users from..from+USERS over one stream, `perMessage` users per message (1: the original method).
     async function ingest (from: number, perMessage: number) {

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs'
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js'
 import type { Command } from 'commander'
 
 // Client-side settings of the playfield command: flags first, then PLAYFIELD_* environment variables.
@@ -27,12 +25,6 @@ export function addClientOptions (cmd: Command): Command {
     .option('--ca <file>', 'CA certificate for gRPC TLS (env PLAYFIELD_CA)', env.PLAYFIELD_CA)
     .option('--cert <file>', 'client certificate for mutual TLS (env PLAYFIELD_CERT)', env.PLAYFIELD_CERT)
     .option('--key <file>', 'client key for mutual TLS (env PLAYFIELD_KEY)', env.PLAYFIELD_KEY)
-}
-
-export function grpcCredentials (o: Pick<ClientOptions, 'ca' | 'cert' | 'key'>): ChannelCredentials {
-  if (!o.ca) return credentials.createInsecure()
-  const read = (f?: string) => f ? readFileSync(f) : null
-  return credentials.createSsl(read(o.ca), read(o.key), read(o.cert))
 }
 
 export function basicHeader (o: ClientOptions): string {

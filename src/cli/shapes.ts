@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  Channel, credentials, Metadata, status as GrpcStatus,
-  type ChannelCredentials, type ClientDuplexStream, type ClientReadableStream, type ClientWritableStream,
-  type ServiceClientConstructor, type ServiceError
+  Channel, Metadata, status as GrpcStatus,
+  type ClientDuplexStream, type ClientReadableStream, type ClientWritableStream, type ServiceError
 } from '@grpc/grpc-js'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
-import { HealthClient } from '../grpc/health-client.js'
-import { loadProto } from '../grpc/proto.js'
+import { Health, ShapeService } from '../grpc/contract.js'
+import { clientCredentials } from '../grpc/credentials.js'
+import { send } from '../grpc/streams.js'
 
 // The ShapeService console client: an interactive menu like the original's plus subcommands for scripts.
 // Every call carries the signature and a fresh correlation id, is preceded by a health check, and is retried
@@ -61,17 +60,8 @@ export class ServerDownError extends Error {
   override name = 'ServerDownError'
 }
 
-const shapesProto = loadProto<{ ShapeService: ServiceClientConstructor }>('shapes.proto')
-
-function channelCredentials (opts: ShapesClientOptions): ChannelCredentials {
-  if (!opts.caFile && !opts.certFile) return credentials.createInsecure()
-  if (Boolean(opts.certFile) !== Boolean(opts.keyFile)) throw new Error('--cert and --key must be given together')
-  const read = (f?: string) => (f ? readFileSync(f) : null)
-  return credentials.createSsl(read(opts.caFile), read(opts.keyFile), read(opts.certFile))
-}
-
 export function createShapesClient (opts: ShapesClientOptions) {
-  const creds = channelCredentials(opts)
+  const creds = clientCredentials({ ca: opts.caFile, cert: opts.certFile, key: opts.keyFile })
   const attempts = Math.max(1, opts.healthCheckAttempts ?? 3)
   const channelOptions: Record<string, unknown> = {
     'grpc.service_config': JSON.stringify(SHAPES_SERVICE_CONFIG),
@@ -86,8 +76,8 @@ export function createShapesClient (opts: ShapesClientOptions) {
   let health!: any
   function connect () {
     channel = new Channel(opts.address, creds, channelOptions)
-    shapes = new shapesProto.grpcObject.ShapeService(opts.address, creds, { channelOverride: channel })
-    health = new HealthClient(opts.address, creds, { channelOverride: channel })
+    shapes = new ShapeService(opts.address, creds, { channelOverride: channel })
+    health = new Health(opts.address, creds, { channelOverride: channel })
   }
   function close () {
     shapes.close()
@@ -144,7 +134,7 @@ export function createShapesClient (opts: ShapesClientOptions) {
   async function feed (call: ClientWritableStream<unknown> | ClientDuplexStream<unknown, unknown>,
     ids: Iterable<string> | AsyncIterable<string>) {
     for await (const id of ids) {
-      if (!call.write({ shape_id: id })) await new Promise(resolve => call.once('drain', resolve))
+      await send(call, { shape_id: id })
     }
     call.end()
   }

@@ -2,10 +2,12 @@ import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Metadata, status, type Client, type ClientWritableStream } from '@grpc/grpc-js'
-import { addClientOptions, basicHeader, grpcCredentials, rest, table, type ClientOptions } from './options.js'
+import { addClientOptions, basicHeader, rest, table, type ClientOptions } from './options.js'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { usersProto } from '../grpc/services/users.js'
+import { Users } from '../grpc/contract.js'
+import { clientCredentials } from '../grpc/credentials.js'
+import { send } from '../grpc/streams.js'
 import type { IngestReply, RecordError } from '../plugins/users/service.js'
 import { salvageRecords } from './salvage.js'
 import type { DeadLetter } from '../jobs/dead-letters.js'
@@ -93,15 +95,6 @@ export function toUserRequest (r: Record<string, unknown>) {
   }
 }
 
-function waitWritable (call: ClientWritableStream<object>, finished: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (finished()) return resolve()
-    const done = () => { call.off('drain', done); call.off('status', done); resolve() }
-    call.on('drain', done)
-    call.on('status', done)
-  })
-}
-
 /**
  * One client stream for a file: SendUserBatchStream with `perMessage` users per message, or (perMessage 0) the
  * original SendUserInfoClientStream with one user per message.
@@ -125,7 +118,7 @@ async function sendStream (client: UsersClient, md: Metadata, timeoutMs: number,
     const message = perMessage > 0
       ? { users: records.slice(i, i + step).map(toUserRequest) }
       : toUserRequest(records[i]!)
-    if (!call.write(message)) await waitWritable(call, () => state.finished)
+    await send(call, message, () => state.finished)
     onSent(Math.min(step, records.length - i))
   }
   call.end()
@@ -188,9 +181,7 @@ export function formatReport (r: FileReport): string {
 export async function importUsers (opts: ImportOptions): Promise<FileReport[]> {
   const out = opts.out ?? process.stdout
   const files = await listJsonFiles(opts.paths)
-  const { grpcObject } = usersProto()
-  const creds = grpcCredentials(opts)
-  const client = new grpcObject.Users(opts.address, creds) as unknown as UsersClient
+  const client = new Users(opts.address, clientCredentials(opts)) as unknown as UsersClient
   const md = new Metadata()
   if (opts.token) md.set('authorization', `Bearer ${opts.token}`)
   const timeoutMs = opts.timeoutMs ?? 300_000

@@ -1,12 +1,15 @@
-import type { ServerUnaryCall, sendUnaryData, ServerReadableStream, ServerWritableStream, ServerDuplexStream } from '@grpc/grpc-js'
+import type { handleClientStreamingCall, handleUnaryCall, ServerReadableStream, ServerUnaryCall } from '@grpc/grpc-js'
 import { toGrpcError } from '../errors.js'
 
 // Handlers are thin: they parse, call the domain service and map. These helpers turn async functions into
 // grpc-js handlers so that every error goes through the one mapping in src/errors.ts and the callback is
-// called exactly once.
+// called exactly once. Their types are grpc-js's own handler types, so a handler object built with them is
+// checked against the generated service interface (`satisfies LeaderBoardHandlers`); request and response
+// types are then inferred from the proto. Stream helpers are in ./streams.ts.
 
-export function unary<Req, Res> (fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+export function unary<Req, Res> (fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>):
+handleUnaryCall<Req, Res> {
+  return (call, callback) => {
     fn(call.request, call).then(
       (res) => { callback(null, res) },
       (err) => { callback(toGrpcError(err)) }
@@ -14,8 +17,9 @@ export function unary<Req, Res> (fn: (request: Req, call: ServerUnaryCall<Req, R
   }
 }
 
-export function clientStream<Req, Res> (fn: (call: ServerReadableStream<Req, Res>) => Promise<Res>) {
-  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>) => {
+export function clientStream<Req, Res> (fn: (call: ServerReadableStream<Req, Res>) => Promise<Res>):
+handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
     fn(call).then(
       (res) => { callback(null, res) },
       (err) => { callback(toGrpcError(err)) }
@@ -23,21 +27,8 @@ export function clientStream<Req, Res> (fn: (call: ServerReadableStream<Req, Res
   }
 }
 
-type AnyWritable = ServerWritableStream<any, any> | ServerDuplexStream<any, any>
-
-/** Ends a server-side stream with the mapped status of `err` (unless the client already went away). */
-export function failStream (call: AnyWritable, err: unknown): void {
-  if (call.cancelled || call.destroyed) return
-  call.emit('error', toGrpcError(err))
-}
-
-/** Writes honouring backpressure: resolves once the message is handed to the transport or buffered below the mark. */
-export async function write (call: AnyWritable, message: unknown): Promise<void> {
-  if (call.write(message)) return
-  await new Promise<void>((resolve) => {
-    const done = () => { call.off('drain', done); call.off('cancelled', done); call.off('close', done); resolve() }
-    call.on('drain', done)
-    call.on('cancelled', done)
-    call.on('close', done)
-  })
-}
+/**
+ * A generated handler interface (LeaderBoardHandlers…) without the index signature it inherits from grpc-js, so
+ * that `satisfies ServiceHandlers<LeaderBoardHandlers>` also refuses a method the proto does not have.
+ */
+export type ServiceHandlers<H> = { [K in keyof H as string extends K ? never : K]: H[K] }

@@ -1,28 +1,19 @@
-import * as protoLoader from '@grpc/proto-loader'
+import type { PackageDefinition } from '@grpc/proto-loader'
 import { ReflectionService } from '@grpc/reflection'
-import { LOADER_OPTIONS, protoFileOf } from './proto.js'
 
 // Server reflection for every registered service, working around two limits of @grpc/reflection 1.0 with
 // services that have no proto package (Users and ShapeService, kept package-less for wire compatibility):
 // - proto-loader names the file descriptor of every package-less proto "root.proto", and reflection keeps only
-//   the first file of a name, so a second package-less service vanished. Loading all our proto files in one
-//   call makes one root.proto holding all of them.
+//   the first file of a name, so a second package-less service vanished. src/grpc/contract.ts loads all our
+//   proto files in one call, which makes one root.proto holding all of them.
 // - it indexes package-less symbols with a leading dot (".Users"), so `grpcurl list` showed ".Users" and
 //   `grpcurl describe Users` failed. The names are re-indexed without the dot.
 // See grpc/grpc-node#2934 and #2671.
 
 interface Implementation { services: Record<string, unknown>, symbols: Record<string, unknown> }
 
-export function reflectionService (definitions: protoLoader.PackageDefinition[]): ReflectionService {
-  const files = new Set<string>()
-  const others: protoLoader.PackageDefinition[] = []
-  for (const definition of definitions) {
-    const file = protoFileOf(definition)
-    if (file) files.add(file)
-    else others.push(definition)
-  }
-  const ours = files.size > 0 ? protoLoader.loadSync([...files], LOADER_OPTIONS) : {}
-  const reflection = new ReflectionService(Object.assign({}, ...others, ours))
+export function reflectionService (definitions: Iterable<PackageDefinition>): ReflectionService {
+  const reflection = new ReflectionService(Object.assign({}, ...definitions))
   const impls = reflection as unknown as { v1?: Implementation, v1Alpha?: Implementation }
   for (const impl of [impls.v1, impls.v1Alpha]) {
     if (!impl?.services || !impl.symbols) continue

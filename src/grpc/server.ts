@@ -1,12 +1,10 @@
-import { readFile } from 'node:fs/promises'
 import fp from 'fastify-plugin'
-import {
-  Server, ServerCredentials, status as GrpcStatus,
-  type ServiceDefinition, type UntypedServiceImplementation, type ServerWritableStream
-} from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
-import { protoPath as healthProtoPath, service as healthServiceDefinition } from 'grpc-health-check'
+import { Server, type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js'
+import type { PackageDefinition } from '@grpc/proto-loader'
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check'
 import type { Config } from '../config.js'
+import { healthPackageDefinition } from './contract.js'
+import { serverCredentials } from './credentials.js'
 import { reflectionService } from './reflection.js'
 import { contextInterceptor } from './interceptors/context.js'
 import { errorInterceptor, tolerantDeserializers } from './interceptors/errors.js'
@@ -16,7 +14,7 @@ export interface GrpcServiceOptions {
   /** Fully qualified service name as in the proto (`leaderboard.LeaderBoard`, `Users`, `ShapeService`). */
   name: string
   /** The loaded proto this service comes from, so reflection can describe it. */
-  packageDefinition: protoLoader.PackageDefinition
+  packageDefinition: PackageDefinition
   /** Refuses calls before the handler runs; absent = no auth. */
   authorize?: GrpcAuthorizer
   /** Method names (as in the proto) that need no auth even when `authorize` is set. */
@@ -37,13 +35,11 @@ declare module 'fastify' {
   interface FastifyInstance { grpc: GrpcRegistry }
 }
 
-type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN'
-
 export default fp(async function grpcServerPlugin (app, { config }: { config: Config }) {
   const log = app.log.child({ component: 'grpc' })
   const authorizers = new Map<string, GrpcAuthorizer | undefined>()
-  const packageDefinitions: protoLoader.PackageDefinition[] = []
-  const serviceNames = new Set<string>([''])
+  // Services of one proto set share its definition (src/grpc/contract.ts): reflection gets each once.
+  const packageDefinitions = new Set<PackageDefinition>([healthPackageDefinition])
 
   const server = new Server({
     interceptors: [
@@ -58,42 +54,42 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
     'grpc.max_receive_message_length': 4 * 1024 * 1024
   })
 
-  // grpc.health.v1: every service (and '') follows the process readiness from app.health.
-  type WatchCall = ServerWritableStream<{ service: string }, { status: ServingStatus }>
-  type Watcher = { service: string, last?: ServingStatus, call: WatchCall }
-  const watchers = new Set<Watcher>()
-  const notify = (w: Watcher) => {
-    const status = statusOf(w.service)
-    if (status !== w.last) {
-      w.last = status
-      w.call.write({ status })
-    }
+  // grpc.health.v1 (grpc-health-check): every service, and '' for the whole server, follows the process
+  // readiness from app.health. Statuses are set only when readiness changes, so a Watch sees each change once.
+  const health = new HealthImplementation()
+  const servingStatus = (): ServingStatus => app.health.isReady() ? 'SERVING' : 'NOT_SERVING'
+  const serviceNames = new Set<string>()
+  let published = servingStatus()
+  const publish = () => {
+    const status = servingStatus()
+    if (status === published) return
+    published = status
+    for (const name of serviceNames) health.setStatus(name, status)
   }
-  const statusOf = (service: string): ServingStatus =>
-    serviceNames.has(service) ? (app.health.isReady() ? 'SERVING' : 'NOT_SERVING') : 'SERVICE_UNKNOWN'
-  server.addService(healthServiceDefinition as unknown as ServiceDefinition, {
-    check (call: any, callback: any) {
-      const s = statusOf(call.request.service)
-      if (s === 'SERVICE_UNKNOWN') return callback({ code: GrpcStatus.NOT_FOUND, details: `unknown service "${call.request.service}"` })
-      return callback(null, { status: s })
-    },
-    watch (call: ServerWritableStream<{ service: string }, { status: ServingStatus }>) {
-      const entry: Watcher = { service: call.request.service, call }
-      watchers.add(entry)
-      call.on('cancelled', () => watchers.delete(entry))
-      call.on('close', () => watchers.delete(entry))
-      notify(entry)
-    },
-    list (_call: any, callback: any) {
-      const statuses: Record<string, { status: ServingStatus }> = {}
-      for (const s of serviceNames) statuses[s] = { status: statusOf(s) }
-      callback(null, { statuses })
+  const addHealthStatus = (name: string) => {
+    serviceNames.add(name)
+    health.setStatus(name, published)
+  }
+  addHealthStatus('')
+  // Open Watch streams are tracked so that shutdown can end them: they would otherwise hold it open.
+  const watches = new Set<ServerWritableStream<unknown, unknown>>()
+  health.addToServer({
+    addService: (definition, implementation) => {
+      const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void
+      server.addService(definition as unknown as ServiceDefinition, {
+        ...implementation,
+        watch (call: ServerWritableStream<unknown, unknown>) {
+          watches.add(call)
+          call.on('cancelled', () => watches.delete(call))
+          call.on('close', () => watches.delete(call))
+          watch(call)
+        }
+      })
     }
   })
-  app.health.onChange(() => {
-    for (const w of watchers) notify(w)
-  })
-  packageDefinitions.push(protoLoader.loadSync(healthProtoPath, { keepCase: true }))
+  // Once shutdown ended the Watch streams nothing may write to them (readiness can't come back by then anyway).
+  let shutDown = false
+  app.health.onChange(() => { if (!shutDown) publish() })
 
   let port = -1
   const methods: ReturnType<GrpcRegistry['methods']> = []
@@ -103,8 +99,8 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
     get port () { return port },
     addService (definition, implementation, options) {
       server.addService(tolerantDeserializers(definition), implementation)
-      serviceNames.add(options.name)
-      packageDefinitions.push(options.packageDefinition)
+      addHealthStatus(options.name)
+      packageDefinitions.add(options.packageDefinition)
       const open = new Set(options.publicMethods ?? [])
       for (const [methodName, method] of Object.entries(definition)) {
         const originalName = (method as { originalName?: string }).originalName ?? methodName
@@ -117,19 +113,12 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
   }
   app.decorate('grpc', registry)
 
-  async function credentials (): Promise<ServerCredentials> {
-    if (!config.GRPC_TLS_CERT || !config.GRPC_TLS_KEY) return ServerCredentials.createInsecure()
-    const [cert, key, ca] = await Promise.all([
-      readFile(config.GRPC_TLS_CERT), readFile(config.GRPC_TLS_KEY),
-      config.GRPC_TLS_CLIENT_CA ? readFile(config.GRPC_TLS_CLIENT_CA) : Promise.resolve(null)
-    ])
-    return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null)
-  }
-
   // Bind once every plugin has added its services (onReady runs after registration is complete).
   app.addHook('onReady', async () => {
     reflectionService(packageDefinitions).addToServer(server)
-    const creds = await credentials()
+    const creds = await serverCredentials({
+      cert: config.GRPC_TLS_CERT, key: config.GRPC_TLS_KEY, clientCa: config.GRPC_TLS_CLIENT_CA
+    })
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${config.HOST}:${config.GRPC_PORT}`, creds, (err, bound) => {
         if (err) reject(new Error(`cannot bind gRPC on ${config.HOST}:${config.GRPC_PORT}: ${err.message}`))
@@ -143,11 +132,10 @@ export default fp(async function grpcServerPlugin (app, { config }: { config: Co
   // don't hold the shutdown open, then no new calls while in-flight ones finish, bounded by SHUTDOWN_TIMEOUT_MS.
   let stopped: Promise<void> | undefined
   app.addHook('preClose', async () => {
-    for (const w of watchers) {
-      notify(w)
-      w.call.end()
-    }
-    watchers.clear()
+    publish()
+    shutDown = true
+    for (const call of watches) call.end()
+    watches.clear()
     if (port < 0) return
     stopped = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

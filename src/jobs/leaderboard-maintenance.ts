@@ -1,17 +1,19 @@
+import type { FastifyInstance } from 'fastify'
 import type { Job } from 'bullmq'
 import type { LeaderboardService } from '../plugins/leaderboard/service.js'
+import {
+  LB_DOMAIN, MAINTENANCE_QUEUE, type MaintenancePayload, type MaintenanceResult
+} from '../plugins/leaderboard/queues.js'
 
-// The daily leaderboard maintenance: one repeatable job (a BullMQ job scheduler) on queue lb:q:maintenance.
-export const LB_DOMAIN = 'lb'
-export const MAINTENANCE_QUEUE = 'maintenance'
-export const MAINTENANCE_SCHEDULER_ID = 'lb-daily-maintenance'
-
-/** No input: the job works on every board as of the clock's "now". */
-export type MaintenancePayload = Record<string, never>
-export interface MaintenanceResult { boards: number, droppedBuckets: number, day: number }
+// Consumer of lb:q:maintenance (produced by src/plugins/leaderboard/queues.ts): the daily leaderboard maintenance.
+export { MAINTENANCE_QUEUE, MAINTENANCE_SCHEDULER_ID } from '../plugins/leaderboard/queues.js'
 
 export function maintenanceProcessor (leaderboard: Pick<LeaderboardService, 'maintain'>) {
   return async (_job: Job<MaintenancePayload, MaintenanceResult>): Promise<MaintenanceResult> => {
     return await leaderboard.maintain()
   }
+}
+
+export function maintenanceWorker (app: FastifyInstance) {
+  return app.queues.worker(LB_DOMAIN, MAINTENANCE_QUEUE, maintenanceProcessor(app.leaderboard), { concurrency: 1 })
 }

@@ -1,26 +1,21 @@
+import type { FastifyInstance } from 'fastify'
 import type { Job } from 'bullmq'
+import {
+  USERS_DOMAIN, USERS_EXPORT_QUEUE, type UsersExportJob, type UsersExportResult
+} from '../plugins/users/queues.js'
+import { usersLock } from './users-ingest.js'
 
-// Queue `users:q:export`: writes every stored user to USERS_EXPORT_PATH. Added on demand (POST /users/export,
-// `playfield users export`) and, debounced, after ingest jobs finish.
-
-export const USERS_EXPORT_QUEUE = 'export'
-/** Deduplication id of the debounced export: at most one of them is pending, and each ingest pushes it back. */
-export const DEBOUNCED_EXPORT_ID = 'users-export-debounced'
-
-export interface UsersExportJob {
-  reason: 'requested' | 'debounced'
-  requested_by?: string
-}
-
-export interface UsersExportResult {
-  path: string
-  count: number
-  bytes: number
-  duration_ms: number
-}
+// Consumer of users:q:export (produced by the users service, queue in src/plugins/users/queues.ts): writes every
+// stored user to USERS_EXPORT_PATH.
 
 export function usersExportProcessor (deps: { exportAll (id: string): Promise<UsersExportResult> }) {
   return async (job: Job<UsersExportJob, UsersExportResult>): Promise<UsersExportResult> => {
     return await deps.exportAll(String(job.id))
   }
+}
+
+export function usersExportWorker (app: FastifyInstance) {
+  // One export at a time per process; two exports running elsewhere each still write a complete file.
+  return app.queues.worker(USERS_DOMAIN, USERS_EXPORT_QUEUE, usersExportProcessor(app.users),
+    { ...usersLock(app.config), concurrency: 1 })
 }

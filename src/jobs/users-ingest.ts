@@ -1,24 +1,16 @@
+import type { FastifyInstance } from 'fastify'
 import { UnrecoverableError, type Job } from 'bullmq'
-import type { UserRecord } from '../plugins/users/records.js'
-import type { UpsertCounts } from '../plugins/users/redis-store.js'
+import type { Config } from '../config.js'
+import {
+  USERS_DOMAIN, USERS_INGEST_QUEUE, type UsersIngestJob, type UsersIngestResult
+} from '../plugins/users/queues.js'
 
-// Queue `users:q:ingest`: one job per batch of validated records (USERS_BATCH_SIZE, 500 by default).
+// Consumer of users:q:ingest (produced by the users service, queue in src/plugins/users/queues.ts).
 // At-least-once: a job may run twice (a worker dies after the upsert, before the ack); the upsert is
 // idempotent, so the second run finds every record unchanged. Jobs may also run out of order (several workers, a
 // retry after backoff): each record is versioned by its job's id (BullMQ numbers jobs in the order they were
 // added, and a replayed dead letter keeps its id) and its place in the batch, so an older record never
 // overwrites a newer one of the same user.
-
-export const USERS_INGEST_QUEUE = 'ingest'
-
-export interface UsersIngestJob {
-  records: UserRecord[]
-}
-
-export interface UsersIngestResult extends UpsertCounts {
-  /** Records of the payload that failed validation here (only possible for payloads not made by the service). */
-  invalid: number
-}
 
 export interface IngestDeps {
   upsertRecords (records: unknown[], version?: number): Promise<UsersIngestResult>
@@ -43,4 +35,18 @@ const BATCH_SPAN = 2 ** 20
 export function versionOf (job: Pick<Job, 'id'>): number | undefined {
   const id = String(job.id ?? '')
   return /^\d{1,10}$/.test(id) ? Number(id) * BATCH_SPAN : undefined
+}
+
+/**
+ * A worker that dies keeps its jobs locked for lockDuration; the stalled check then hands them to another
+ * worker. A job that stalls again and again (it crashes its workers) ends in the dead letters.
+ */
+export const usersLock = (config: Config) => ({
+  lockDuration: config.USERS_LOCK_DURATION_MS,
+  stalledInterval: config.USERS_LOCK_DURATION_MS,
+  maxStalledCount: 3
+})
+
+export function usersIngestWorker (app: FastifyInstance) {
+  return app.queues.worker(USERS_DOMAIN, USERS_INGEST_QUEUE, usersIngestProcessor(app.users), usersLock(app.config))
 }

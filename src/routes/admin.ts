@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { listDeadLetters, replayDeadLetters } from '../jobs/dead-letters.js'
 import { toHttpError, UnauthenticatedError } from '../errors.js'
 import bullBoardPlugin from '../plugins/external/bull-board.js'
-import { ErrorSchema } from '../schemas/auth.js'
+import { ErrorSchema } from '../schemas/errors.js'
 import {
   DeadLetterListQuerySchema, DeadLetterListSchema, DeadLetterReplaySchema, DeadLetterReplayedSchema
 } from '../schemas/users.js'

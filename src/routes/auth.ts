@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError } from '../errors.js'
-import { AccountCreateSchema, ErrorSchema, JwtResponseSchema, RevokedSchema, TokenResponseSchema, TokenRevokeSchema } from '../schemas/auth.js'
+import { ErrorSchema } from '../schemas/errors.js'
+import { AccountCreateSchema, JwtResponseSchema, RevokedSchema, TokenResponseSchema, TokenRevokeSchema } from '../schemas/auth.js'
 import { basicLogin, requireAdmin } from './guards.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema }

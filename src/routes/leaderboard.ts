@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ErrorSchema } from '../schemas/auth.js'
+import { ErrorSchema } from '../schemas/errors.js'
 import {
   BoardPageSchema, BoardQuerySchema, LeaderboardQuerySchema, PlayerDeletedSchema, PlayerParamsSchema,
   ScoreResultSchema, ScoresBodySchema

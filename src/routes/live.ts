@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError } from '../errors.js'
-import { ErrorSchema } from '../schemas/auth.js'
+import { ErrorSchema } from '../schemas/errors.js'
 import { LIVE_PAGE } from './live-page.js'
 
 // GET / — the live leaderboard page — and the public, read-only data it polls. Only the top 10 and a searched

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   CompletedQuerySchema, CompletedSessionsSchema, HoursParamsSchema, PlayerParamsSchema, PutEventsBodySchema,
-  PutEventsResultSchema, SessionsErrorSchema, StartsByCountrySchema, StartsQuerySchema
+  PutEventsResultSchema, StartsByCountrySchema, StartsQuerySchema
 } from '../schemas/sessions.js'
+import { ErrorSchema } from '../schemas/errors.js'
 
-const errors = { 400: SessionsErrorSchema, 503: SessionsErrorSchema }
+const errors = { 400: ErrorSchema, 503: ErrorSchema }
 
 // Paths are the original service's, so existing game clients keep working.
 const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorSchema } from '../schemas/auth.js'
+import { ErrorSchema } from '../schemas/errors.js'
 import {
   ExportAcceptedSchema, ExportParamsSchema, ExportStatusSchema, UserListQuerySchema, UserPageSchema, UserParamsSchema,
   UserSchema, UsersStatsSchema

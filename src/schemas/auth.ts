@@ -1,11 +1,5 @@
 import { Type, type Static } from 'typebox'
 
-export const ErrorSchema = Type.Object({
-  message: Type.String(),
-  code: Type.String(),
-  details: Type.Optional(Type.Unknown())
-}, { $id: 'Error' })
-
 export const JwtResponseSchema = Type.Object({
   jwt: Type.String({ description: 'HS256 JWT for Authorization: Bearer' }),
   expires_in: Type.Integer({ description: 'lifetime in seconds' })

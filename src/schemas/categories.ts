@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 
-export { ErrorSchema } from './auth.js'
+export { ErrorSchema } from './errors.js'
 
 export const MAX_NAME_LENGTH = 128
 export const MAX_DEPTH = 32

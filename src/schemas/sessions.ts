@@ -1,11 +1,5 @@
 import { Type, type Static } from 'typebox'
 
-export const SessionsErrorSchema = Type.Object({
-  message: Type.String(),
-  code: Type.String(),
-  details: Type.Optional(Type.Unknown())
-})
-
 const Timestamp = Type.String({ description: 'ISO-8601 in UTC with microseconds, e.g. 2016-12-02T12:48:05.520022Z' })
 
 // Documents what a game client sends. Each event is validated on its own by the service (so that one bad event

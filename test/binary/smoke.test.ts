@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { credentials } from '@grpc/grpc-js'
 import { tempDir } from '../helper.js'
-import { HealthClient } from '../../src/grpc/health-client.js'
+import { Health as HealthClient } from '../../src/grpc/contract.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
 
 // Smoke test of the single executable (npm run build:binary; CI builds it before the tests): copied alone into an

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { Metadata, status, type ServiceClientConstructor } from '@grpc/grpc-js'
+import { Metadata, status } from '@grpc/grpc-js'
 import { build, deadline, grpcClient } from '../helper.js'
-import { loadProto } from '../../src/grpc/proto.js'
+import { LeaderBoard, ShapeService, Users } from '../../src/grpc/contract.js'
 
 // The auth attack table, on both doors: every forged, expired, garbled, revoked or missing credential is refused
 // with 401 / UNAUTHENTICATED (never a 5xx), and guessing passwords is rate-limited.
@@ -15,11 +15,6 @@ function jwt (payload: object, secret = SECRET, alg = 'HS256') {
 }
 const now = () => Math.floor(Date.now() / 1000)
 const basic = (u: string, p: string) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64')
-
-const pkg = loadProto('leaderboard.proto').grpcObject as any
-const LeaderBoard = pkg.leaderboard.LeaderBoard as ServiceClientConstructor
-const Users = (loadProto('user_ingest.proto').grpcObject as any).Users as ServiceClientConstructor
-const ShapeService = (loadProto('shapes.proto').grpcObject as any).ShapeService as ServiceClientConstructor
 
 function unary (client: any, method: string, req: object, md: Metadata): Promise<{ code: number, details: string }> {
   return new Promise((resolve) => client[method](req, md, { deadline: deadline() },

@@ -2,16 +2,15 @@ import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { credentials, Metadata, type ServiceClientConstructor } from '@grpc/grpc-js'
+import { credentials, Metadata } from '@grpc/grpc-js'
 import { privateRedis } from '../helper.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
-import { loadProto } from '../../src/grpc/proto.js'
+import { ShapeService } from '../../src/grpc/contract.js'
 
 // SIGTERM under load against the real server process: every HTTP request and gRPC call (streams included) that
 // was in flight when the signal arrived completes successfully, and the process exits 0 within SHUTDOWN_TIMEOUT_MS.
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const ShapeService = (loadProto('shapes.proto').grpcObject as any).ShapeService as ServiceClientConstructor
 
 function tree (n: number, tag: string) {
   return { name: `${tag}-root`, children: Array.from({ length: n - 1 }, (_, i) => ({ name: `${tag}-${i}` })) }

@@ -1,9 +1,8 @@
 import t from 'tap'
-import { Metadata, status, type ServiceClientConstructor } from '@grpc/grpc-js'
+import { Metadata, status } from '@grpc/grpc-js'
 import { manualClock } from '../../src/clock.js'
-import { loadProto } from '../../src/grpc/proto.js'
+import { LeaderBoard as Ctor } from '../../src/grpc/contract.js'
 import { DAY_MS } from '../../src/plugins/leaderboard/service.js'
-import type { ProtoGrpcType } from '../../src/grpc/generated/leaderboard.js'
 import type { LeaderBoardClient } from '../../src/grpc/generated/leaderboard/LeaderBoard.js'
 import type { PlayerScore } from '../../src/grpc/generated/leaderboard/PlayerScore.js'
 import type { ScoreResponse__Output as ScoreOut } from '../../src/grpc/generated/leaderboard/ScoreResponse.js'
@@ -13,8 +12,6 @@ import { deadline, grpcClient } from '../helper.js'
 import { buildClean, NOW, OLD, RECENT } from '../leaderboard-fixture.js'
 
 type Test = import('tap').Test
-const { grpcObject } = loadProto<ProtoGrpcType>('leaderboard.proto')
-const Ctor = grpcObject.leaderboard.LeaderBoard as unknown as ServiceClientConstructor
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 
 function bearer (token: string, scheme = 'Bearer') {

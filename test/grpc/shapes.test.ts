@@ -6,8 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { allKeys, build, deadline, grpcClient, tempDir } from '../helper.js'
 import { perKey } from '../../src/plugins/infra/gather.js'
 import { makeCerts } from './certs.js'
-import { HealthClient } from '../../src/grpc/health-client.js'
-import { shapesProto } from '../../src/grpc/services/shapes.js'
+import { Health as HealthClient, ShapeService } from '../../src/grpc/contract.js'
 import { createShapesClient, type ShapesClientOptions } from '../../src/cli/shapes.js'
 import { area, perimeter, type Coord } from '../../src/plugins/shapes/geometry.js'
 
@@ -29,7 +28,7 @@ const tlsCreds = () => credentials.createSsl(readFileSync(certs.ca))
 
 /** A raw ShapeService stub (no retries, no health checks) for asserting exact wire behaviour. */
 function rawClient (t: Test, app: FastifyInstance, creds = tlsCreds(), options: Record<string, unknown> = {}): any {
-  return grpcClient(t, app, shapesProto.grpcObject.ShapeService, creds, options)
+  return grpcClient(t, app, ShapeService, creds, options)
 }
 
 function client (t: Test, app: FastifyInstance, opts: Partial<ShapesClientOptions> = {}) {

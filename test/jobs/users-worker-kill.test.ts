@@ -19,7 +19,7 @@ t.test('a standalone worker SIGKILLed three times mid-ingest loses nothing and s
   t.teardown(() => { for (const c of children) c.kill('SIGKILL') })
   let stderr = ''
   const startWorker = () => {
-    const child = spawn(process.execPath, ['--import=tsx', join(ROOT, 'src/jobs/worker-main.ts')], {
+    const child = spawn(process.execPath, ['--import=tsx', join(ROOT, 'src/worker.ts')], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {

@@ -3,7 +3,10 @@ import Fastify from 'fastify'
 import t from 'tap'
 import { loadConfig } from '../../src/config.js'
 import healthPlugin from '../../src/plugins/infra/health.js'
-import cassandraPlugin, { compactionFor, parseContactPoints, type CassandraPluginOptions } from '../../src/plugins/infra/cassandra.js'
+import cassandra from 'cassandra-driver'
+import cassandraPlugin, {
+  compactionFor, consistencyOf, contactPort, maxProtocolFor, parseContactPoints, type CassandraPluginOptions
+} from '../../src/plugins/infra/cassandra.js'
 import { cassandraFor, cassandraSkipReason, keyspaceName, readFixtureState, type CassandraEnv } from '../fixtures/cassandra.js'
 
 type Test = import('tap').Test
@@ -64,6 +67,28 @@ t.test('compactionFor picks the time-series strategy the server version supports
 
 t.test('parseContactPoints keeps host:port entries and drops blanks', async (t) => {
   t.same(parseContactPoints('10.0.0.1:9043, cass-2 ,,cass-3:9042'), ['10.0.0.1:9043', 'cass-2', 'cass-3:9042'])
+})
+
+t.test('contactPort takes the first port the contact points name, for the nodes the driver discovers', async (t) => {
+  t.equal(contactPort(['cass-1', '127.0.0.2:9043', '127.0.0.3:9044']), 9043)
+  t.equal(contactPort(['[::1]:9045', 'cass-2']), 9045)
+  t.equal(contactPort(['cass-1', 'cass-2']), undefined)
+  t.equal(contactPort(['::1']), undefined)
+})
+
+t.test('maxProtocolFor caps the protocol only for servers that refuse the driver\'s first offer', async (t) => {
+  const expected: Array<[string, number | undefined]> = [
+    ['2.0.17', 2], ['2.1.0', 3], ['2.1.22', 3], ['2.2.19', undefined], ['3.11.16', undefined], ['5.0.2', undefined]
+  ]
+  for (const [version, max] of expected) t.equal(maxProtocolFor(version), max, version)
+})
+
+t.test('consistencyOf maps CASSANDRA_CONSISTENCY names to the driver\'s levels', async (t) => {
+  const { consistencies } = cassandra.types
+  t.equal(consistencyOf('LOCAL_ONE'), consistencies.localOne)
+  t.equal(consistencyOf('QUORUM'), consistencies.quorum)
+  t.equal(consistencyOf('LOCAL_QUORUM'), consistencies.localQuorum)
+  t.equal(consistencyOf('ALL'), consistencies.all)
 })
 
 t.test('a contact point nothing listens on fails the boot with a message naming it', async (t) => {
@@ -149,6 +174,19 @@ t.test('the time-series compaction matches the running server and the server acc
   const expectedClass = /'class': '(\w+)'/.exec(compaction)?.[1] ?? ''
   t.match(table?.compactionClass, new RegExp(`(^|\\.)${expectedClass}$`))
 })
+
+t.test('CASSANDRA_CONSISTENCY is the level of reads and writes: TWO on one node is unavailable, LOCAL_ONE answers',
+  { skip }, async (t) => {
+    const e = await env(t)
+    const strict = await buildApp(t, { ...e, CASSANDRA_CONSISTENCY: 'TWO' })
+    const read = 'SELECT version FROM schema_migrations WHERE domain = ?'
+    // the driver's retry policy tries the next host once, so the server's answer arrives inside NoHostAvailable
+    await t.rejects(strict.cassandra!.client.execute(read, ['none'], { prepare: true }),
+      { message: /Not enough replicas available for query at consistency TWO/ })
+    t.same((await strict.health.check()).checks, { cassandra: 'up' }, 'the probe reads node-local system.local')
+    const loose = await buildApp(t, { ...e })
+    t.equal((await loose.cassandra!.client.execute(read, ['none'], { prepare: true })).rowLength, 0)
+  })
 
 t.test('the health probe reports Cassandra up', { skip }, async (t) => {
   const app = await buildApp(t, { ...await env(t) })

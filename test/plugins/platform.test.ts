@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Metadata, status, type Client } from '@grpc/grpc-js'
 import { build, deadline, grpcClient, privateRedis, testConfig } from '../helper.js'
-import { HealthClient } from '../../src/grpc/health-client.js'
+import { Health as HealthClient } from '../../src/grpc/contract.js'
 import { InvalidArgumentError } from '../../src/errors.js'
 
 type HealthStub = Client & {

@@ -4,18 +4,17 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { credentials, Metadata, type ClientWritableStream, type ServiceClientConstructor } from '@grpc/grpc-js'
+import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js'
 import { Queue } from 'bullmq'
 import { ON_CLUSTER, redisClient, tempDir, testRedisEnv } from '../helper.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
-import { loadProto } from '../../src/grpc/proto.js'
+import { Users } from '../../src/grpc/contract.js'
 
 // Many stateless replicas and many workers on one Redis (and, on the cluster pass, on a Redis Cluster): two app
 // processes with their own ports and no in-process workers, five standalone worker processes. Whatever replica a
 // client reaches, it sees the same state; every job runs once, whichever worker takes it.
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const Users = (loadProto('user_ingest.proto').grpcObject as any).Users as ServiceClientConstructor
 const ADMIN = `Basic ${Buffer.from('admin:admin-password').toString('base64')}`
 const USERS = 50_000
 const ADS_PER_REPLICA = 10_000

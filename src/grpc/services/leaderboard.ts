@@ -1,13 +1,12 @@
 import fp from 'fastify-plugin'
-import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js'
-import { loadProto } from '../proto.js'
-import { failStream, unary, write } from '../handlers.js'
+import type { ServerDuplexStream } from '@grpc/grpc-js'
+import { LeaderBoard, packageDefinition } from '../contract.js'
+import { unary, type ServiceHandlers } from '../handlers.js'
+import { failStream, write } from '../streams.js'
 import { InvalidArgumentError } from '../../errors.js'
-import type { ProtoGrpcType } from '../generated/leaderboard.js'
+import type { LeaderBoardHandlers } from '../generated/leaderboard/LeaderBoard.js'
 import type { PlayerScore__Output as PlayerScoreIn } from '../generated/leaderboard/PlayerScore.js'
 import type { ScoreResponse } from '../generated/leaderboard/ScoreResponse.js'
-import type { GetLeaderBoard__Output as GetLeaderBoardIn } from '../generated/leaderboard/GetLeaderBoard.js'
-import type { LeaderBoardResponse } from '../generated/leaderboard/LeaderBoardResponse.js'
 import type { AccountsService } from '../../plugins/accounts/service.js'
 import { bearerAuthorizer } from '../interceptors/bearer.js'
 import { entryProblem, type LeaderboardService, type Window } from '../../plugins/leaderboard/service.js'
@@ -129,20 +128,19 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
 export function leaderboardHandlers (app: { leaderboard: LeaderboardService, auth: Pick<AccountsService, 'authenticateBasic' | 'issueToken'> }) {
   const { leaderboard, auth } = app
   return {
-    AuthenticateUser: unary<{ data: string }, { token: string }>(async (req) => {
+    AuthenticateUser: unary(async (req) => {
       const principal = await auth.authenticateBasic(req.data ?? '')
       return { token: await auth.issueToken(principal.username) }
     }),
     RecordPlayerScore: recordPlayerScore(leaderboard),
-    GetLeaderBoardPages: unary<GetLeaderBoardIn, LeaderBoardResponse>(async (req) => {
+    GetLeaderBoardPages: unary(async (req) => {
       return await leaderboard.page({ board: req.board, window: windowOf(req.option), page: req.page, name: req.name })
     })
-  } satisfies UntypedServiceImplementation
+  } satisfies ServiceHandlers<LeaderBoardHandlers>
 }
 
 export default fp(async function leaderboardGrpc (app) {
-  const { packageDefinition, grpcObject } = loadProto<ProtoGrpcType>('leaderboard.proto')
-  app.grpc.addService(grpcObject.leaderboard.LeaderBoard.service, leaderboardHandlers(app), {
+  app.grpc.addService(LeaderBoard.service, leaderboardHandlers(app), {
     name: 'leaderboard.LeaderBoard',
     packageDefinition,
     authorize: bearerAuthorizer(app.auth),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import cassandra from 'cassandra-driver'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Config } from '../../config.js'
+import type { CassandraConsistency, Config } from '../../config.js'
 
 // The shared cassandra-driver client. Registered by src/app.ts only when CASSANDRA_CONTACT_POINTS is set, so the
 // decorator is optional: domains check `app.cassandra` and fall back to their Redis store without it.
@@ -51,6 +51,65 @@ export function parseContactPoints (raw: string): string[] {
   return raw.split(',').map(s => s.trim()).filter(Boolean)
 }
 
+/**
+ * The native port the contact points name (the first one that names one), for the nodes the driver discovers:
+ * Cassandra before 4.0 does not publish its peers' client port, so without this the driver dials 9042 on every
+ * node it was not given, and with the contact points gone every request fails although the rest of the cluster is up.
+ */
+export function contactPort (points: string[]): number | undefined {
+  for (const point of points) {
+    const port = /^(?:\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(point)?.[1]
+    if (port) return Number(port)
+  }
+  return undefined
+}
+
+const { consistencies } = cassandra.types
+const CONSISTENCY: Record<CassandraConsistency, cassandra.types.consistencies> = {
+  ONE: consistencies.one,
+  TWO: consistencies.two,
+  THREE: consistencies.three,
+  QUORUM: consistencies.quorum,
+  ALL: consistencies.all,
+  LOCAL_ONE: consistencies.localOne,
+  LOCAL_QUORUM: consistencies.localQuorum
+}
+
+export function consistencyOf (name: CassandraConsistency): cassandra.types.consistencies {
+  return CONSISTENCY[name]
+}
+
+/**
+ * The newest native protocol a server speaks, where the driver's first offer would be refused: 2.1 knows v3 at most,
+ * 2.0 v2. The driver would step down by itself, but only after a failed handshake per connection and an error log.
+ */
+export function maxProtocolFor (releaseVersion: string): number | undefined {
+  const [major, minor] = versionParts(releaseVersion)
+  if (major > 2 || (major === 2 && minor >= 2)) return undefined
+  if (major === 2) return minor === 1 ? 3 : 2
+  return 1
+}
+
+// Schema statements on a cluster return before every node has applied them (and the driver's own wait gives up
+// after 10 s): the next prepare on a node that has not would fail. Bounded: a node that is down keeps its old
+// version in system.peers, and a start during such an outage goes on rather than failing.
+const SCHEMA_AGREEMENT_MS = 30_000
+
+export async function awaitSchemaAgreement (client: cassandra.Client, log: FastifyBaseLogger,
+  timeoutMs = SCHEMA_AGREEMENT_MS): Promise<boolean> {
+  // A public method of the driver that its type declarations leave out.
+  const metadata = client.metadata as unknown as { checkSchemaAgreement (): Promise<boolean> }
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    if (await metadata.checkSchemaAgreement()) return true
+    if (Date.now() > until) {
+      log.warn({ timeoutMs }, 'cassandra nodes still disagree on the schema; going on (is a node down?)')
+      return false
+    }
+    await sleep(200)
+  }
+}
+
 function versionParts (releaseVersion: string): [number, number, number] {
   const [major = 0, minor = 0, patch = 0] = releaseVersion.split(/[.-]/).map(n => Number.parseInt(n, 10) || 0)
   return [major, minor, patch]
@@ -81,20 +140,47 @@ export function compactionFor (releaseVersion: string, kind: CompactionKind): st
 export const RECONNECT_BASE_MS = 100
 export const RECONNECT_MAX_MS = 2000
 
-function clientOptions (config: Config, connectTimeoutMs: number, keyspace?: string): cassandra.ClientOptions {
+/**
+ * The driver's retry policy, plus one more try on the next node when an idempotent statement times out on the
+ * server. In the seconds before the cluster notices a node died, a coordinator that still counts on it times out
+ * (a quorum read whose replicas disagree waits for every replica it asked, the dead one included); another
+ * coordinator usually answers at once. The driver consults onWriteTimeout for idempotent statements only.
+ */
+export class RetryElsewherePolicy extends cassandra.policies.retry.RetryPolicy {
+  override onReadTimeout (info: cassandra.policies.retry.OperationInfo, consistency: cassandra.types.consistencies,
+    received: number, blockFor: number, isDataPresent: boolean) {
+    // at the statement's own level: `consistency` is the server's, ALL when a read repair timed out
+    const own = info.executionOptions.getConsistency()
+    if (info.nbRetry === 0 && info.executionOptions.isIdempotent()) return this.retryResult(own, false)
+    return super.onReadTimeout(info, consistency, received, blockFor, isDataPresent)
+  }
+
+  override onWriteTimeout (info: cassandra.policies.retry.OperationInfo) {
+    return info.nbRetry === 0 ? this.retryResult(info.executionOptions.getConsistency(), false) : this.rethrowResult()
+  }
+}
+
+function clientOptions (config: Config, connectTimeoutMs: number, keyspace?: string, maxVersion?: number):
+cassandra.ClientOptions {
+  const contactPoints = parseContactPoints(config.CASSANDRA_CONTACT_POINTS ?? '')
+  const port = contactPort(contactPoints)
   return {
-    contactPoints: parseContactPoints(config.CASSANDRA_CONTACT_POINTS ?? ''),
+    contactPoints,
     localDataCenter: config.CASSANDRA_LOCAL_DC,
     ...(keyspace ? { keyspace } : {}),
     ...(config.CASSANDRA_USERNAME
       ? { authProvider: new cassandra.auth.PlainTextAuthProvider(config.CASSANDRA_USERNAME, config.CASSANDRA_PASSWORD ?? '') }
       : {}),
     socketOptions: { connectTimeout: connectTimeoutMs },
+    protocolOptions: { ...(port ? { port } : {}), ...(maxVersion ? { maxVersion } : {}) },
     policies: {
+      retry: new RetryElsewherePolicy(),
       reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(
         RECONNECT_BASE_MS, RECONNECT_MAX_MS, false)
     },
-    queryOptions: { prepare: true }
+    // Statements are not idempotent unless marked (isIdempotent): only marked ones are retried on another node
+    // after a timeout or a lost connection.
+    queryOptions: { prepare: true, consistency: consistencyOf(config.CASSANDRA_CONSISTENCY) }
   }
 }
 
@@ -111,13 +197,16 @@ async function connect (options: cassandra.ClientOptions, where: string): Promis
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
+// system.local lives on each node alone (replication 1): a configured TWO or THREE would make it unavailable.
+const nodeLocal = { consistency: cassandra.types.consistencies.one, isIdempotent: true }
+
 export function createMigrator ({ client, log, lockTimeoutMs }: {
   client: cassandra.Client
   log: FastifyBaseLogger
   lockTimeoutMs: number
 }) {
   // Quorum on both sides, so the next lease holder on a multi-node cluster sees what the previous one recorded.
-  const quorum = { consistency: cassandra.types.consistencies.localQuorum }
+  const quorum = { consistency: cassandra.types.consistencies.localQuorum, isIdempotent: true }
 
   async function applied (domain: string): Promise<Set<number>> {
     const rs = await client.execute('SELECT version FROM schema_migrations WHERE domain = ?', [domain], quorum)
@@ -165,6 +254,8 @@ export function createMigrator ({ client, log, lockTimeoutMs }: {
           [domain, m.version, new Date()], quorum)
         log.info({ domain, version: m.version }, 'cassandra migration applied')
       }
+      // Once for all the statements, before the domain prepares its queries against the new tables.
+      await awaitSchemaAgreement(client, log)
     })
   }
 }
@@ -178,32 +269,35 @@ export default fp(async function cassandraPlugin (app, opts: CassandraPluginOpti
   const keyspace = config.CASSANDRA_KEYSPACE
 
   // The driver refuses a keyspace that does not exist yet, so the first connection has none: it creates the
-  // keyspace, then the lasting client connects straight into it.
+  // keyspace and the migration tables, waits once until every node has them, and the lasting client connects
+  // straight into the keyspace (on a node that lacked it, its pool would fail).
   const bootstrap = await connect(clientOptions(config, connectTimeoutMs), where)
+  let releaseVersion: string
   try {
+    const rs = await bootstrap.execute('SELECT release_version FROM system.local', [], nodeLocal)
+    releaseVersion = String(rs.first()?.release_version ?? '0')
     await bootstrap.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${config.CASSANDRA_REPLICATION}`,
       [], { prepare: false })
   } catch (err) {
+    await bootstrap.shutdown().catch(() => {})
     throw new Error(`cannot create Cassandra keyspace ${keyspace} at ${where}: ${(err as Error).message}`, { cause: err })
+  }
+  try {
+    await bootstrap.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (
+      domain text, version int, applied_at timestamp, PRIMARY KEY (domain, version))`, [], { prepare: false })
+    await bootstrap.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migration_locks (
+      domain text PRIMARY KEY, owner uuid)`, [], { prepare: false })
+    await awaitSchemaAgreement(bootstrap, log)
+  } catch (err) {
+    throw new Error(`cannot prepare Cassandra keyspace ${keyspace} at ${where}: ${(err as Error).message}`, { cause: err })
   } finally {
     await bootstrap.shutdown()
   }
 
-  const client = await connect(clientOptions(config, connectTimeoutMs, keyspace), where)
-  let releaseVersion: string
-  try {
-    const rs = await client.execute('SELECT release_version FROM system.local')
-    releaseVersion = String(rs.first()?.release_version ?? '0')
-    await client.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      domain text, version int, applied_at timestamp, PRIMARY KEY (domain, version))`, [], { prepare: false })
-    await client.execute(`CREATE TABLE IF NOT EXISTS schema_migration_locks (
-      domain text PRIMARY KEY, owner uuid)`, [], { prepare: false })
-  } catch (err) {
-    await client.shutdown().catch(() => {})
-    throw new Error(`cannot prepare Cassandra keyspace ${keyspace} at ${where}: ${(err as Error).message}`, { cause: err })
-  }
+  const client = await connect(clientOptions(config, connectTimeoutMs, keyspace, maxProtocolFor(releaseVersion)), where)
   const majorVersion = versionParts(releaseVersion)[0]
-  log.info({ contactPoints: config.CASSANDRA_CONTACT_POINTS, keyspace, releaseVersion }, 'cassandra connected')
+  const { CASSANDRA_CONTACT_POINTS: contactPoints, CASSANDRA_CONSISTENCY: consistency } = config
+  log.info({ contactPoints, keyspace, releaseVersion, consistency }, 'cassandra connected')
 
   const migrate = createMigrator({ client, log, lockTimeoutMs: opts.migrationLockTimeoutMs ?? 90_000 })
   const decorator: Cassandra = {
@@ -215,7 +309,7 @@ export default fp(async function cassandraPlugin (app, opts: CassandraPluginOpti
     compaction: (kind) => compactionFor(releaseVersion, kind)
   }
   app.decorate('cassandra', decorator)
-  app.health.addProbe('cassandra', () => client.execute('SELECT release_version FROM system.local'))
+  app.health.addProbe('cassandra', () => client.execute('SELECT release_version FROM system.local', [], nodeLocal))
 
   // Client.shutdown() only shuts down the hosts it still lists, and not at all once it thinks it is disconnected;
   // a host dropped and re-added around an outage kept its health timer and reconnection attempts alive, and the

@@ -1,10 +1,7 @@
 import fp from 'fastify-plugin'
 import { createLeaderboardStore } from './redis-store.js'
 import { createLeaderboard, type LeaderboardService } from './service.js'
-import {
-  LB_DOMAIN, MAINTENANCE_QUEUE, MAINTENANCE_SCHEDULER_ID, maintenanceProcessor,
-  type MaintenancePayload, type MaintenanceResult
-} from '../../jobs/leaderboard-maintenance.js'
+import { maintenanceQueue, scheduleMaintenance } from './queues.js'
 
 declare module 'fastify' {
   interface FastifyInstance { leaderboard: LeaderboardService }
@@ -15,17 +12,10 @@ export default fp(async function leaderboardPlugin (app) {
   const leaderboard = createLeaderboard({ store, clock: app.clock, config: app.config })
   app.decorate('leaderboard', leaderboard)
 
-  // The queue exists in every process (so the dashboard lists it); the scheduler is upserted and the worker runs
-  // where workers run. upsertJobScheduler is idempotent: many processes agree on one schedule.
-  const queue = app.queues.queue<MaintenancePayload, MaintenanceResult>(LB_DOMAIN, MAINTENANCE_QUEUE, {
-    defaultJobOptions: { removeOnComplete: 50, removeOnFail: 100 }
-  })
-  app.queues.worker(LB_DOMAIN, MAINTENANCE_QUEUE, maintenanceProcessor(leaderboard), { concurrency: 1 })
+  // The queue exists in every process (so the dashboard lists it); the schedule is upserted where workers run
+  // (src/jobs/leaderboard-maintenance.ts consumes it).
+  const queue = maintenanceQueue(app.queues)
   if (app.queues.workersEnabled) {
-    app.addHook('onReady', async () => {
-      await queue.upsertJobScheduler(MAINTENANCE_SCHEDULER_ID,
-        { pattern: app.config.LEADERBOARD_MAINTENANCE_CRON, tz: 'UTC' },
-        { name: 'maintain', data: {}, opts: { removeOnComplete: 50, removeOnFail: 100 } })
-    })
+    app.addHook('onReady', async () => { await scheduleMaintenance(queue, app.config.LEADERBOARD_MAINTENANCE_CRON) })
   }
 }, { name: 'leaderboard', dependencies: ['redis', 'queues', 'accounts'] })

@@ -92,17 +92,23 @@ interface StoredEvent { kind: string, playerId: string, country: string | null, 
 const num = (v: unknown) => (typeof v === 'number' ? v : Number((v as { toString (): string }).toString()))
 
 export function createCassandraStore ({ client }: { client: cassandra.Client }): SessionStore {
-  const options = { prepare: true }
-  const { localQuorum } = cassandra.types.consistencies
-  // Serial consistency stays the driver's SERIAL: a claim must win across data centers too.
-  const claimOptions = { prepare: true, consistency: localQuorum }
-  const pairingRead = { prepare: true, consistency: localQuorum }
+  // Reads and upserts of fixed values may run twice, so the driver may retry them on another node when their
+  // coordinator dies (consistency: CASSANDRA_CONSISTENCY, the client's default). The claim may not: retried after it
+  // had been applied it would come back "not applied" and skip the derived rows, so its failure goes to the caller,
+  // whose resend takes the re-sent path below and repairs them.
+  const options = { prepare: true, isIdempotent: true }
+  const { localQuorum, serial } = cassandra.types.consistencies
+  // SERIAL rather than LOCAL_SERIAL: a claim must win across data centers too.
+  const claimOptions = { prepare: true, consistency: localQuorum, serialConsistency: serial, isIdempotent: false }
+  const pairingRead = { prepare: true, consistency: localQuorum, isIdempotent: true }
 
   async function run<T> (fn: () => Promise<T>): Promise<T> {
     try {
       return await fn()
     } catch (err) {
-      if (OUTAGE_CODES.has((err as { code?: number }).code ?? -1)) {
+      // A coordinator's connection lost with a request in flight is an outage too (a node dying, say).
+      const e = err as { code?: number, isSocketError?: boolean }
+      if (OUTAGE_CODES.has(e.code ?? -1) || e.isSocketError) {
         throw new UnavailableError('Cassandra is unavailable, try again shortly')
       }
       throw err
@@ -165,10 +171,19 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
 
     const me: StoredEvent = { kind: e.kind, playerId: e.playerId, country: e.country ?? null, tsUs: e.tsUs }
     // The claim. Paxos serialises concurrent claims of one (session_id, kind): a request that loses has a duplicate,
-    // and the winner writes the derived rows. Quorum commit so that the read below (quorum) sees claims that won.
+    // and the winner writes the derived rows (the loser too, see below). Quorum commit so that the read below
+    // (quorum) sees claims that won.
     const claim = await client.execute(CQL.claimEvent,
       [e.sessionId, e.kind, e.playerId, me.country, e.tsUs, ttlSeconds(expiryMs(e.tsUs), nowMs)], claimOptions)
-    if (!claim.wasApplied()) return { status: 'duplicate' }
+    if (!claim.wasApplied()) {
+      // Lost to another request, or to this event's own earlier attempt whose coordinator died mid-Paxos (this
+      // claim's Paxos round completed that proposal): then nobody wrote the derived rows yet, so the loser does, as
+      // a re-sent event would (same values).
+      const settled = await readSession(e.sessionId, pairingRead)
+      const won = settled.find(r => r.kind === e.kind)
+      if (won) await writeDerived(e.sessionId, won, settled.find(r => r.kind !== e.kind), nowMs)
+      return { status: 'duplicate' }
+    }
 
     // The other half may have been claimed meanwhile by a concurrent request that did not see this one: both read
     // after their own claim, so whichever claimed second sees the first and pairs the session (if both do, the

@@ -5,8 +5,9 @@ import type { Queue } from 'bullmq'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
 import { InvalidArgumentError, NotFoundError } from '../../errors.js'
-import { DEBOUNCED_EXPORT_ID, type UsersExportJob, type UsersExportResult } from '../../jobs/users-export.js'
-import type { UsersIngestJob, UsersIngestResult } from '../../jobs/users-ingest.js'
+import {
+  DEBOUNCED_EXPORT_ID, type UsersExportJob, type UsersExportResult, type UsersIngestJob, type UsersIngestResult
+} from './queues.js'
 import { checkRecord, normaliseEmail, serialise, type UserRecord } from './records.js'
 import type { UsersStore } from './redis-store.js'
 

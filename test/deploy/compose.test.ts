@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { parse } from 'yaml'
+import { loadConfig } from '../../src/config.js'
+
+// The compose files are deployment code: their shape is checked here (and by `docker compose config` where the
+// compose plugin exists), and the settings they give the app pass the app's own configuration check.
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const exec = promisify(execFile)
+const SECRETS = {
+  JWT_SECRET: 'compose-test-jwt-secret-0123456789abcdef',
+  ADS_SIGNING_SECRET: 'compose-test-ads-secret',
+  SHAPES_SIGNATURE: 'compose-test',
+  ADMIN_PASSWORD: 'compose-test-password'
+}
+
+async function compose (file: string): Promise<any> {
+  return parse(await readFile(`${root}/${file}`, 'utf8'), { merge: true })
+}
+
+/** An environment block with `${VAR:?…}` / `${VAR:-default}` filled in as compose would. */
+function resolveEnv (env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) {
+    out[k] = String(v).replace(/\$\{(\w+)(?::[-?]([^}]*))?\}/g, (_m, name: string, def?: string) =>
+      (SECRETS as Record<string, string>)[name] ?? def ?? '')
+  }
+  return out
+}
+
+t.test('the cluster profile: 6 Redis Cluster nodes, 3 Cassandra nodes, 2 replicas behind a load balancer, 5 workers', async (t) => {
+  const doc = await compose('docker-compose.cluster.yml')
+  const services = doc.services as Record<string, any>
+  const redis = Object.keys(services).filter(n => /^redis-\d$/.test(n))
+  t.equal(redis.length, 6)
+  for (const n of redis) t.match(services[n].command.join(' '), /--cluster-enabled yes/, `${n} is a cluster node`)
+
+  const app = resolveEnv(services['app-1'].environment)
+  const nodes = app.REDIS_CLUSTER_NODES!.split(',')
+  t.equal(nodes.length, 6)
+  const init = services['redis-cluster-init'].command.join(' ')
+  t.match(init, /--cluster-replicas 1/)
+  for (const node of nodes) t.ok(init.includes(node), `the cluster is created with ${node}`)
+  const ips = redis.map(n => services[n].networks.redis.ipv4_address).sort()
+  t.same(ips, nodes.map(n => n.split(':')[0]).sort(), 'REDIS_CLUSTER_NODES are the nodes\' addresses')
+
+  const cassandra = Object.keys(services).filter(n => /^cassandra-\d$/.test(n)).sort()
+  t.same(cassandra, ['cassandra-1', 'cassandra-2', 'cassandra-3'])
+  t.same(Object.keys(services['cassandra-3'].depends_on), ['cassandra-2'], 'nodes join one after another')
+  t.same(Object.keys(services['cassandra-2'].depends_on), ['cassandra-1'])
+
+  for (const name of ['app-1', 'app-2', 'worker']) {
+    const env = resolveEnv(services[name].environment)
+    t.equal(env.WORKERS_ENABLED, 'false', `${name}: no in-process workers in the replicas`)
+    // The settings the replicas get are valid for the app itself.
+    const config = loadConfig(env)
+    t.equal(config.NODE_ENV, 'production')
+    t.equal(config.REDIS_URL, undefined, `${name}: Redis Cluster, not one Redis`)
+  }
+  t.same(services.worker.command, ['node', 'dist/worker.js'])
+  t.equal(services.worker.deploy.replicas, 5)
+
+  t.same(services.lb.ports, ['3000:3000', '50051:50051'])
+  const nginx = await readFile(`${root}/deploy/nginx-cluster.conf`, 'utf8')
+  t.match(nginx, /grpc_pass grpc:\/\/playfield_grpc/)
+  for (const upstream of ['app-1:3000', 'app-2:3000', 'app-1:50051', 'app-2:50051']) t.ok(nginx.includes(upstream), upstream)
+})
+
+const composeAvailable = await exec('docker', ['compose', 'version']).then(() => true, () => false)
+const skip = composeAvailable ? false : 'no docker compose plugin on this machine: only the structural checks above ran'
+
+t.test('docker compose config accepts both files', { skip }, async (t) => {
+  for (const file of ['docker-compose.yml', 'docker-compose.cluster.yml']) {
+    await exec('docker', ['compose', '-f', file, 'config', '--quiet'], { cwd: root, env: { ...process.env, ...SECRETS } })
+    t.pass(`${file} is valid`)
+  }
+})
