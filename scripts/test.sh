@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
 # The test command (`npm test`). Two passes over real components the tests start themselves:
 #   1. every test file: a private redis-server per file, one Cassandra per run;
-#   2. the Redis-backed files again, each on a private Redis Cluster (3 masters + 3 replicas).
+#   2. the Redis-backed files again, each on a private Redis Cluster (3 masters + 3 replicas);
+#   3. sessions on a 3-node Cassandra cluster with a node killed under load (npm run test:cassandra-cluster).
 # `npm test -- <files…>` runs just those files (pass 1); `npm run test:cluster [-- <files…>]` runs pass 2 only.
 set -u
 cd "$(dirname "$0")/.."
 
 # Every file whose code path touches Redis, run again on a cluster (see docs/architecture.md, "Redis Cluster").
 CLUSTER_FILES=(
+  test/routes/auth.test.ts
+  test/failure/auth-attacks.test.ts
+  test/plugins/leaderboard.test.ts
+  test/routes/leaderboard.test.ts
+  test/grpc/leaderboard.test.ts
+  test/routes/categories.test.ts
+  test/plugins/shapes.test.ts
+  test/grpc/shapes.test.ts
+  test/cli/shapes.test.ts
+  test/plugins/sessions-redis.test.ts
+  test/routes/sessions.test.ts
+  test/cluster/sessions-cluster.test.ts
+  test/scale/replicas.test.ts
 )
 
 cluster_pass () {
@@ -28,4 +42,7 @@ npx tap
 single=$?
 cluster_pass
 cluster=$?
-exit $(( single != 0 || cluster != 0 ))
+echo "# pass 3: Cassandra cluster"
+npm run test:cassandra-cluster
+cassandra=$?
+exit $(( single != 0 || cluster != 0 || cassandra != 0 ))
