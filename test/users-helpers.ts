@@ -3,8 +3,8 @@ import { Metadata, type Client, type ClientWritableStream } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
 import { Users } from '../src/grpc/contract.js'
 import type { IngestReply } from '../src/plugins/users/service.js'
-import { Redis } from 'ioredis'
-import { build, deadline, grpcClient, testRedis, type BuildOptions } from './helper.js'
+import { perKey } from '../src/plugins/infra/gather.js'
+import { allKeys, build, deadline, grpcClient, redisClient, type BuildOptions } from './helper.js'
 
 type Test = import('tap').Test
 
@@ -16,11 +16,14 @@ export type UsersStub = Client & {
   ClientWritableStream<object>
 }
 
-/** Builds the app on the test file's Redis after emptying it, so each test starts with no users and no jobs. */
+/**
+ * Builds the app on the test file's Redis (one node or the cluster) after deleting every key, so each test starts
+ * with no users and no jobs.
+ */
 export async function freshApp (t: Test, opts: BuildOptions = {}): Promise<FastifyInstance> {
-  const redis = new Redis((await testRedis()).url)
-  await redis.flushall()
-  await redis.quit()
+  const redis = await redisClient(t)
+  await redis.ping() // a cluster client knows its masters once connected
+  await perKey(redis, await allKeys(redis), (p, key) => { p.del(key) })
   return await build(t, opts)
 }
 

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js'
 import { Redis } from 'ioredis'
 import { Users } from '../../src/grpc/contract.js'
+import { createUsersStore } from '../../src/plugins/users/redis-store.js'
 import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
 
 // 100,000 users over one client stream until all are stored (validate → 500-record jobs → workers → Lua upsert), end
@@ -38,6 +39,7 @@ export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
     USERS_EXPORT_DEBOUNCE_MS: '3600000'
   })
   const redis = new Redis(ctx.redis.url)
+  const store = createUsersStore(redis)
   try {
     const client = new Users(started.grpcAddress, credentials.createInsecure()) as any
 
@@ -61,7 +63,7 @@ export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
       call.end()
       const { accepted } = await reply
       const queuedSec = (performance.now() - t0) / 1000
-      while (await redis.zcard('users:index') < from + USERS) {
+      while (await store.count() < from + USERS) {
         if (performance.now() - t0 > 60_000) throw new Error('users not all stored within 60 s')
         await sleep(10)
       }

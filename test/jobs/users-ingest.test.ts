@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { exportUsers, importUsers } from '../../src/cli/users.js'
+import { userKey } from '../../src/plugins/users/redis-store.js'
 import { tempDir } from '../helper.js'
 import { freshApp, ingestIdle, sendStream, user, usersClient, waitFor } from '../users-helpers.js'
 
@@ -135,7 +136,7 @@ t.test('the export runs by itself once an ingest has settled', async (t) => {
 t.test('a job that keeps failing lands in the dead letters and a replay stores it', async (t) => {
   const app = await freshApp(t, { config: { USERS_REQUIRE_AUTH: 'false', USERS_JOB_ATTEMPTS: '2', USERS_RETRY_BACKOFF_MS: '20' } })
   // A key of the wrong type makes every attempt fail (WRONGTYPE) until an operator repairs it.
-  await app.redis.hset('users:u:stuck@example.com', 'x', '1')
+  await app.redis.hset(userKey('stuck@example.com'), 'x', '1')
   await sendStream(usersClient(t, app), [user(1, { email: 'stuck@example.com' })])
   type Letter = { queue: string, id: string, failed_reason: string, attempts_made: number }
   type List = { dead_letters: Letter[], total: number }
@@ -152,7 +153,7 @@ t.test('a job that keeps failing lands in the dead letters and a replay stores i
   t.same(all.json(), { replayed: 1 })
   // That replay failed again (the key is still broken); repair, then replay this one by id.
   await waitFor(async () => (await app.inject({ url: '/admin/dead-letters', headers: ADMIN })).json().total === 1, 20_000)
-  await app.redis.del('users:u:stuck@example.com')
+  await app.redis.del(userKey('stuck@example.com'))
   const replay = await app.inject({
     method: 'POST',
     url: '/admin/dead-letters/replay',

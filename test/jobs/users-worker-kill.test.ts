@@ -5,14 +5,14 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Metadata, type ClientWritableStream } from '@grpc/grpc-js'
 import type { IngestReply } from '../../src/plugins/users/service.js'
-import { deadline, tempDir, testRedis } from '../helper.js'
+import { allKeys, deadline, tempDir, testRedisEnv } from '../helper.js'
 import { freshApp, ingestIdle, user, usersClient, waitFor } from '../users-helpers.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 t.test('a standalone worker SIGKILLed three times mid-ingest loses nothing and stores no user twice', async (t) => {
   const dir = await tempDir(t)
-  const redisUrl = (await testRedis()).url
+  const redisEnv = await testRedisEnv()
   // The server only queues; the child processes are the only workers.
   const app = await freshApp(t, { config: { USERS_REQUIRE_AUTH: 'false', WORKERS_ENABLED: 'false', USERS_BATCH_SIZE: '100' } })
   const children = new Set<ChildProcess>()
@@ -26,7 +26,7 @@ t.test('a standalone worker SIGKILLed three times mid-ingest loses nothing and s
         PATH: process.env.PATH,
         NODE_ENV: 'test',
         LOG_LEVEL: 'info',
-        REDIS_URL: redisUrl,
+        ...redisEnv,
         WORKER_CONCURRENCY: '4',
         // A killed worker's jobs come back after about a second instead of 30.
         USERS_LOCK_DURATION_MS: '1000',
@@ -64,7 +64,7 @@ t.test('a standalone worker SIGKILLed three times mid-ingest loses nothing and s
       if (!call.write(user(sent++))) await once(call, 'drain')
     }
   }
-  const stored = () => app.redis.zcard('users:index')
+  const stored = async () => (await app.users.stats()).stored
 
   // Loading the app takes seconds, so the next worker boots while the current one works. It is started only once
   // the current one is ready, and is still loading when the current one is killed: progress seen in between
@@ -97,12 +97,6 @@ t.test('a standalone worker SIGKILLed three times mid-ingest loses nothing and s
     unchanged: stats.unchanged, // batches a killed worker had stored but not acknowledged ran again
     queue: { waiting: 0, active: 0, failed: 0 }
   })
-  let keys = 0
-  let cursor = '0'
-  do {
-    const [next, found] = await app.redis.scan(cursor, 'MATCH', 'users:u:*', 'COUNT', 1000)
-    cursor = next
-    keys += found.length
-  } while (cursor !== '0')
+  const keys = (await allKeys(app.redis, 'users:{sh:*}:u:*')).length
   t.equal(keys, total, 'one record per email')
 })

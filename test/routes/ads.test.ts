@@ -1,8 +1,11 @@
 import t from 'tap'
 import { XMLParser } from 'fast-xml-parser'
 import type { FastifyInstance } from 'fastify'
-import { build } from '../helper.js'
+import { Cluster } from 'ioredis'
+import { allKeys, build, ON_CLUSTER, redisClient } from '../helper.js'
 import { manualClock } from '../../src/clock.js'
+import { impressionKey, legacyKey, sdkKey, userKey } from '../../src/plugins/ads/redis-store.js'
+import { keySlot } from '../../src/plugins/infra/gather.js'
 
 const base = { sdk_version: '0.9', session_id: 'sess-1', platform: 'android', username: 'Jack', country_code: 'US' }
 type Params = Record<string, string>
@@ -186,6 +189,67 @@ t.test('a signed impression from a served ad counts once; replays answer 200 wit
   t.same(await stats(app, 'sdk=6.0'),
     { status: 200, body: { success: true, '6.0': { impressions: 1, ad_requests: 1, fill_rate: 1 } } })
 })
+
+t.test('a signed impression counted for the user but not for the SDK version is completed by the retry, once each',
+  async (t) => {
+    const app = await build(t)
+    const p = { ...base, username: 'half-user', sdk_version: '6.1' }
+    const path = impressionPath((await app.inject(`/ad?${qs(p)}`)).body)
+    const id = new URLSearchParams(path.split('?')[1]).get('ad_serving_id')!
+    // The user's step ran and the SDK version's did not (a crash or failover between them), so the request failed.
+    const redis = await redisClient(t)
+    await redis.set(impressionKey(userKey('half-user'), id), '1', 'EX', 60)
+    await redis.hincrby(userKey('half-user'), 'impressions', 1)
+    for (let i = 0; i < 2; i++) t.equal((await app.inject(path)).statusCode, 200)
+    t.same(await stats(app, 'username=half-user'),
+      { status: 200, body: { success: true, 'half-user': { impressions: 1, ad_requests: 1, fill_rate: 1 } } })
+    t.same(await stats(app, 'sdk=6.1'),
+      { status: 200, body: { success: true, 6.1: { impressions: 1, ad_requests: 1, fill_rate: 1 } } })
+  })
+
+t.test('each username and SDK version is its own hash tag, so the counters spread over the masters', async (t) => {
+  const app = await build(t)
+  const owners = Array.from({ length: 12 }, (_, i) => ({ ...base, username: `spread-${i}`, sdk_version: `8.${i}` }))
+  for (const p of owners) {
+    t.equal((await app.inject(`/ad?${qs(p)}`)).statusCode, 200)
+    t.equal((await app.inject(`/impression?${qs(p)}`)).statusCode, 200)
+  }
+  const keys = owners.flatMap(p => [userKey(p.username), sdkKey(p.sdk_version)])
+  t.same(keys.slice(0, 2), ['ads:{u:spread-0}', 'ads:{sdk:8.0}'])
+  t.ok(new Set(keys.map(keySlot)).size >= 20, 'owners lie in different slots')
+  const redis = await redisClient(t)
+  await redis.ping() // a cluster client knows which nodes are masters once connected
+  const masters = redis instanceof Cluster ? redis.nodes('master') : [redis]
+  const perMaster = await Promise.all(masters.map(async m => (await allKeys(m, 'ads:{*:spread-*}')).length +
+    (await allKeys(m, 'ads:{sdk:8.*}')).length))
+  t.equal(perMaster.reduce((a, b) => a + b, 0), 24, `every counter written once (${perMaster.join(', ')} per master)`)
+  if (ON_CLUSTER) t.ok(perMaster.filter(n => n > 0).length >= 2, 'on at least 2 masters')
+  for (const [i, p] of owners.entries()) {
+    t.same(await stats(app, `username=${p.username}`),
+      { status: 200, body: { success: true, [p.username]: { impressions: 1, ad_requests: 1, fill_rate: 1 } } })
+    t.same(await stats(app, `sdk=8.${i}`),
+      { status: 200, body: { success: true, [`8.${i}`]: { impressions: 1, ad_requests: 1, fill_rate: 1 } } })
+  }
+})
+
+t.test('counters of the single-node layout renamed by legacyKey are read after the upgrade',
+  { skip: ON_CLUSTER && 'migrate-keys runs on the single Redis that holds the old data' }, async (t) => {
+    const redis = await redisClient(t)
+    await redis.hset('ads:user:old}user', { ad_requests: 4, impressions: 3, no_fills: 1 })
+    await redis.hset('ads:sdk:0.1', { ad_requests: 4, impressions: 3 })
+    await redis.set('ads:imp:0123456789', '1', 'EX', 60)
+    t.same(['ads:user:old}user', 'ads:sdk:0.1', 'ads:imp:0123456789', 'lb:x'].map(legacyKey),
+      ['ads:{u:old}user}', 'ads:{sdk:0.1}', undefined, undefined])
+    for (const old of ['ads:user:old}user', 'ads:sdk:0.1']) await redis.rename(old, legacyKey(old)!)
+    const app = await build(t)
+    t.same(await stats(app, 'username=old}user&include=no_fills'), {
+      status: 200,
+      body: { success: true, 'old}user': { impressions: 3, ad_requests: 4, fill_rate: 0.75, no_fills: 1 } }
+    })
+    await app.inject(`/ad?${qs({ ...base, username: 'old}user', sdk_version: '0.1' })}`)
+    t.same(await stats(app, 'sdk=0.1'),
+      { status: 200, body: { success: true, 0.1: { impressions: 3, ad_requests: 5, fill_rate: 0.6 } } })
+  })
 
 t.test('forged, malformed or incomplete signed impressions are refused and not counted', async (t) => {
   const app = await build(t)

@@ -1,22 +1,42 @@
 import { defineScripts, type RedisClient } from '../infra/lua.js'
 import { IMPRESSION_ONCE, INCREMENT } from './scripts.js'
 
-// Keys (no hash tags yet):
-//   ads:user:<username>      hash: ad_requests, impressions, no_fills of one username
-//   ads:sdk:<version>        hash: the same counters of one SDK version
-//   ads:imp:<ad serving id>  string '1' with a TTL: a signed impression that was already counted
-// Users and SDK versions are separate key spaces, so user "1.0" never touches SDK "1.0".
+// Keys: one hash tag per counter owner, a username or an SDK version, so owners spread over the masters:
+//   ads:{u:<username>}                     hash: ad_requests, impressions, no_fills of one username
+//   ads:{sdk:<version>}                    hash: the same counters of one SDK version
+//   ads:{u:<username>}:imp:<serving id>    string '1', TTL ADS_IMPRESSION_TTL_S: this signed impression was
+//   ads:{sdk:<version>}:imp:<serving id>   counted for the user / for the SDK version
+// `u:` and `sdk:` keep users and SDK versions apart, so user "1.0" never touches SDK "1.0". A username may hold
+// braces: the tag then ends at its first `}`, but every key of that user starts with the same `ads:{u:<username>}`
+// and so has the same tag; a serving id has no braces, so no two owners' keys can ever be equal.
 //
-// Multi-key operations (the keys of each live in different slots today, so this store assumes a single Redis or
-// primary, which is what the platform runs on):
-//   INCREMENT        ads:user:<u> + ads:sdk:<v>                (countAdRequest, countImpression)
-//   IMPRESSION_ONCE  ads:imp:<id> + ads:user:<u> + ads:sdk:<v>  (countImpressionOnce)
-// Each count is one script call: one round trip, both hashes updated atomically (HINCRBY is exact under any
-// concurrency).
+// Multi-key operations: IMPRESSION_ONCE touches one owner's hash and marker (one tag, one slot). Nothing is atomic
+// across the two owners of a request, and nothing needs to be: a reader looks at one owner at a time.
+//   - ad request, plain impression: one HINCRBY (INCREMENT for an ad request with its no-fill) per owner; both
+//     owners' calls are sent at once (one round trip; on a cluster each goes to its owner's master). Measured on
+//     one Redis, an ioredis pipeline of the two costs the app more CPU than two plain calls, so there is none.
+//     Like any counter, a request that fails after an increment reached Redis and is then retried by its client
+//     counts that owner again; an SDK retries only failed (5xx) requests.
+//   - signed impression: IMPRESSION_ONCE per owner, each idempotent on its own. If one owner's step fails (a
+//     crash, a failover), the request fails and the SDK's retry counts the missing owner while the other one's
+//     marker stops it from counting twice: each owner counts it exactly once.
+// GET /statistics reads one owner's hash (one key, one slot).
 
-export const userKey = (username: string) => `ads:user:${username}`
-export const sdkKey = (version: string) => `ads:sdk:${version}`
-export const impressionKey = (adServingId: string) => `ads:imp:${adServingId}`
+export const userKey = (username: string) => `ads:{u:${username}}`
+export const sdkKey = (version: string) => `ads:{sdk:${version}}`
+export const impressionKey = (ownerKey: string, adServingId: string) => `${ownerKey}:imp:${adServingId}`
+
+/**
+ * The new name of a key of the single-node layout before hash tags, for `playfield migrate-keys`: the counter
+ * hashes are renamed. The old markers (`ads:imp:<id>`) don't say which user and SDK they counted for, so they stay
+ * where they are and expire within ADS_IMPRESSION_TTL_S; until then a signed impression served before the upgrade
+ * and replayed after it counts once more.
+ */
+export function legacyKey (oldKey: string): string | undefined {
+  if (oldKey.startsWith('ads:user:')) return userKey(oldKey.slice('ads:user:'.length))
+  if (oldKey.startsWith('ads:sdk:')) return sdkKey(oldKey.slice('ads:sdk:'.length))
+  return undefined
+}
 
 export interface AdCounts { impressions: number, ad_requests: number, no_fills: number }
 
@@ -35,18 +55,24 @@ export function createAdsStore (redis: RedisClient) {
 
   return {
     async countAdRequest (username: string, sdkVersion: string, noFill: boolean): Promise<void> {
-      await scripts.increment([userKey(username), sdkKey(sdkVersion)],
-        noFill ? ['ad_requests', 'no_fills'] : ['ad_requests'])
+      const owners = [userKey(username), sdkKey(sdkVersion)]
+      await Promise.all(owners.map(key => noFill
+        ? scripts.increment([key], ['ad_requests', 'no_fills'])
+        : redis.hincrby(key, 'ad_requests', 1)))
     },
 
     async countImpression (username: string, sdkVersion: string): Promise<void> {
-      await scripts.increment([userKey(username), sdkKey(sdkVersion)], ['impressions'])
+      await Promise.all([userKey(username), sdkKey(sdkVersion)].map(key => redis.hincrby(key, 'impressions', 1)))
     },
 
-    /** Counts the impression unless this ad serving id was counted already; true when it counted. */
+    /**
+     * Counts the impression for the user and for the SDK version unless this ad serving id was counted for them
+     * already; true when it counted for at least one of them (a retry that repaired a half-counted one counts).
+     */
     async countImpressionOnce (username: string, sdkVersion: string, adServingId: string, ttlSec: number) {
-      const keys = [impressionKey(adServingId), userKey(username), sdkKey(sdkVersion)]
-      return await scripts.impressionOnce(keys, [ttlSec]) === 1
+      const counted = await Promise.all([userKey(username), sdkKey(sdkVersion)]
+        .map(key => scripts.impressionOnce([key, impressionKey(key, adServingId)], [ttlSec])))
+      return counted.some(c => c === 1)
     },
 
     /** The counters of one username, or undefined when nothing was ever counted for it. */

@@ -230,9 +230,9 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
     },
 
     /**
-     * Writes every user to USERS_EXPORT_PATH as one JSON array: the set of users is the index as copied at
-     * the start (one command), each record as read page by page; temp file, fsync, rename, so readers see
-     * either the previous complete file or the new complete file.
+     * Writes every user to USERS_EXPORT_PATH as one JSON array in email order: the set of users is the index as
+     * copied at the start (one copy per shard, all in one round), each record as read page by page; temp file,
+     * fsync, rename, so readers see either the previous complete file or the new complete file.
      */
     async exportAll (id: string): Promise<UsersExportResult> {
       const started = Date.now()
@@ -245,11 +245,7 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
       let bytes = 0
       try {
         let buf = '['
-        let after: string | undefined
-        for (;;) {
-          const page = await store.page(after, EXPORT_PAGE, snap.key)
-          if (page.keys.length === 0) break
-          after = page.keys[page.keys.length - 1]
+        for await (const page of store.pages(snap, EXPORT_PAGE)) {
           for (const v of page.values) {
             buf += (count === 0 ? '\n' : ',\n') + v
             count++
@@ -266,14 +262,14 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
       } catch (err) {
         await fh.close().catch(() => {})
         await rm(tmp, { force: true })
-        await store.dropSnapshot(snap.key)
+        await store.dropSnapshot(snap)
         throw err
       }
       await rename(tmp, path)
       // The rename itself is durable only once the directory entry is on disk.
       const dir = await open(dirname(path), 'r')
       await dir.sync().catch(() => {}).finally(() => dir.close())
-      await store.dropSnapshot(snap.key)
+      await store.dropSnapshot(snap)
       const result = { path, count, bytes, duration_ms: Date.now() - started }
       log.info(result, 'users exported')
       return result
