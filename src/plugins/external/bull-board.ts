@@ -5,6 +5,7 @@ import { assetRoot } from '../../runtime.js'
 import type { IServerAdapter } from '@bull-board/api/typings/app'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
+import { queueLabel } from '../infra/queues.js'
 
 export const BULL_BOARD_PATH = '/admin/queues'
 
@@ -25,7 +26,7 @@ export default async function bullBoardPlugin (app: FastifyInstance) {
   const refresh = () => {
     const queues = app.queues.all()
     if (queues.length === shown) return
-    board.replaceQueues(queues.map(q => new BullMQAdapter(q, { prefix: `${q.opts.prefix ?? 'bull'}:` })))
+    board.replaceQueues(queues.map(q => new BullMQAdapter(q, { prefix: queueLabel(q.opts.prefix, '') })))
     shown = queues.length
   }
   app.addHook('onReady', async () => refresh())
