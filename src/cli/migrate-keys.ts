@@ -5,6 +5,8 @@ import { legacyQueueKey } from '../plugins/infra/queues.js'
 import { legacyKey as legacyAccountKey } from '../plugins/accounts/redis-store.js'
 import { migrateLegacy as migrateCategories } from '../plugins/categories/redis-store.js'
 import { migrateLegacy as migrateSessions } from '../plugins/sessions/redis-store.js'
+import { legacyKey as legacyAdsKey } from '../plugins/ads/redis-store.js'
+import { migrateLegacy as migrateUsers } from '../plugins/users/redis-store.js'
 
 // `playfield migrate-keys`: one-shot move of data written by a playfield before the Redis Cluster key layout
 // (hash-tagged keys) into the new layout, on the single Redis that holds it (REDIS_URL, or the embedded server's
@@ -54,10 +56,11 @@ export async function migrateKeys (redis: Redis, rules: LegacyKey[], migrations:
 /** Every domain's rules and migrations, in one list. */
 export function allRules (): { rules: LegacyKey[], migrations: LegacyMigration[] } {
   return {
-    rules: [legacyQueueKey, legacyAccountKey],
+    rules: [legacyQueueKey, legacyAccountKey, legacyAdsKey],
     migrations: [
       { name: 'category children lists', run: migrateCategories },
-      { name: 'sessions', run: (redis) => migrateSessions(redis) }
+      { name: 'sessions', run: (redis) => migrateSessions(redis) },
+      { name: 'users', run: migrateUsers }
     ]
   }
 }
