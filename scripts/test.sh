@@ -21,6 +21,14 @@ CLUSTER_FILES=(
   test/plugins/sessions-redis.test.ts
   test/routes/sessions.test.ts
   test/cluster/sessions-cluster.test.ts
+  test/routes/ads.test.ts
+  test/routes/ads-concurrency.test.ts
+  test/routes/ads-upstream.test.ts
+  test/plugins/users-store.test.ts
+  test/routes/users.test.ts
+  test/grpc/users.test.ts
+  test/jobs/users-ingest.test.ts
+  test/jobs/users-worker-kill.test.ts
   test/scale/replicas.test.ts
 )
 
