@@ -4,7 +4,7 @@ import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { correlationIdFromHeaders } from './correlation.js'
 import { assetRoot } from './runtime.js'
-import { toHttpError, UnauthenticatedError } from './errors.js'
+import { InvalidArgumentError, toHttpError, UnauthenticatedError } from './errors.js'
 // shared resources
 import healthPlugin from './plugins/infra/health.js'
 import redisPlugin from './plugins/infra/redis.js'
@@ -110,6 +110,18 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     if (statusCode >= 500) request.log.error({ err }, 'request failed')
     else request.log.info({ err: { message: (err as Error).message, code: body.code } }, 'request rejected')
     return reply.code(statusCode).send(body)
+  })
+  // Ajv coerces the strings "Infinity" / "-Infinity" to numbers that then pass `integer`, `minimum` and `maximum`
+  // (a known gap of its coercion): refuse them here, after validation, for every route, naming the parameter.
+  fastify.addHook('preHandler', async (request) => {
+    for (const [part, values] of [['querystring', request.query], ['params', request.params]] as const) {
+      if (values === null || typeof values !== 'object') continue
+      for (const [name, value] of Object.entries(values)) {
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+          throw new InvalidArgumentError(`${part}/${name} must be a finite number`)
+        }
+      }
+    }
   })
   fastify.setNotFoundHandler((request, reply) => {
     return reply.code(404).send({ message: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'PLAYFIELD_NOT_FOUND' })

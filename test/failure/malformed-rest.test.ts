@@ -94,3 +94,12 @@ t.test('10,000 malformed REST requests never answer 5xx and leave the app health
   t.ok(grown < 300 * 1024 * 1024, `heap grew ${Math.round(grown / 2 ** 20)} MiB (bounded)`)
   t.equal((await app.inject('/health/ready')).statusCode, 200, 'still ready')
 })
+
+t.test('Infinity in an integer query parameter is a 400 naming the parameter, not a 500', async (t) => {
+  const app = await build(t)
+  for (const value of ['Infinity', '-Infinity']) {
+    const res = await app.inject({ url: `/admin/dead-letters?limit=${value}`, headers: { authorization: ADMIN } })
+    t.equal(res.statusCode, 400, value)
+    t.same(res.json(), { message: 'querystring/limit must be a finite number', code: 'PLAYFIELD_INVALID_ARGUMENT' })
+  }
+})
