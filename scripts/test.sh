@@ -11,20 +11,20 @@ cd "$(dirname "$0")/.."
 CLUSTER_FILES=(
   test/routes/auth.test.ts
   test/failure/auth-attacks.test.ts
-  test/plugins/leaderboard.test.ts
+  test/domains/leaderboard/service.test.ts
   test/routes/leaderboard.test.ts
   test/grpc/leaderboard.test.ts
   test/routes/categories.test.ts
-  test/plugins/shapes.test.ts
+  test/domains/shapes/service.test.ts
   test/grpc/shapes.test.ts
   test/cli/shapes.test.ts
-  test/plugins/sessions-redis.test.ts
+  test/domains/sessions/redis-store.test.ts
   test/routes/sessions.test.ts
   test/cluster/sessions-cluster.test.ts
   test/routes/ads.test.ts
   test/routes/ads-concurrency.test.ts
   test/routes/ads-upstream.test.ts
-  test/plugins/users-store.test.ts
+  test/domains/users/redis-store.test.ts
   test/routes/users.test.ts
   test/grpc/users.test.ts
   test/jobs/users-ingest.test.ts

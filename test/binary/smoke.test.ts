@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { credentials } from '@grpc/grpc-js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/app.js'
 import { Health as HealthClient } from '../../src/grpc/contract.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
 

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import cassandra from 'cassandra-driver'
 import tap from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build } from '../helper.js'
-import { keyspaceName, privateCassandraCluster, type CassandraClusterHandle } from '../fixtures/cassandra.js'
+import { build } from '../helpers/app.js'
+import { keyspaceName, privateCassandraCluster, type CassandraClusterHandle } from '../helpers/cassandra.js'
 
 type Test = import('tap').Test
 

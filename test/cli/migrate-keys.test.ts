@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { allKeys, build, privateRedis } from '../helper.js'
+import { allKeys, build, privateRedis } from '../helpers/app.js'
 import { hashPassword } from '../../src/plugins/accounts/service.js'
 import { allRules, migrateKeys } from '../../src/cli/migrate-keys.js'
 

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { build, tempDir } from '../helper.js'
-import { ingestIdle, user, waitFor } from '../users-helpers.js'
+import { build, tempDir } from '../helpers/app.js'
+import { ingestIdle, user, waitFor } from '../helpers/users.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
 
 // The playfield command end to end: the real CLI process against a real listening app.

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises'
 import t from 'tap'
 import type { Job } from 'bullmq'
-import { build, tempDir } from '../helper.js'
+import { build, tempDir } from '../helpers/app.js'
 import { keySlot, perKey } from '../../src/plugins/infra/gather.js'
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js'
 

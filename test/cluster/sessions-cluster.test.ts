@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, testCluster } from '../helper.js'
+import { build, testCluster } from '../helpers/app.js'
 import { manualClock } from '../../src/clock.js'
 import { formatTimestamp } from '../../src/plugins/sessions/timestamps.js'
 import { batches, generateSessions, shuffle, toEvents } from '../../src/cli/session-generator.js'

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { Metadata, status } from '@grpc/grpc-js'
-import { build, deadline, grpcClient } from '../helper.js'
+import { build, deadline, grpcClient } from '../helpers/app.js'
 import { LeaderBoard, ShapeService, Users } from '../../src/grpc/contract.js'
 
 // The auth attack table, on both doors: every forged, expired, garbled, revoked or missing credential is refused

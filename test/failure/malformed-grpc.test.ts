@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js'
-import { build, deadline } from '../helper.js'
+import { build, deadline } from '../helpers/app.js'
 
 // 1,000 malformed payloads spread over every registered gRPC method, sent with valid credentials so they reach
 // decoding and the handlers: no INTERNAL/UNKNOWN, no crash, memory bounded.

@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { build } from '../helper.js'
+import { build } from '../helpers/app.js'
 
 // 10,000 generated REST requests over every route in the OpenAPI document: wrong types, huge numbers, deep JSON,
 // huge bodies, bad UTF-8, missing fields, odd path parameters and headers. Nothing may answer 5xx or crash the

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { build, privateRedis } from '../helper.js'
+import { build, privateRedis } from '../helpers/app.js'
 
 // Redis restart under load, with the test's own redis-server (AOF on): the app reports not-ready during the
 // outage, recovers within 5 s after Redis is back, every acknowledged write is still there and queued jobs survive.

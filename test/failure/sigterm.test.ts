@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { credentials, Metadata } from '@grpc/grpc-js'
-import { privateRedis } from '../helper.js'
+import { privateRedis } from '../helpers/app.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
 import { ShapeService } from '../../src/grpc/contract.js'
 

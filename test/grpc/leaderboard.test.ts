@@ -8,8 +8,8 @@ import type { PlayerScore } from '../../src/grpc/generated/leaderboard/PlayerSco
 import type { ScoreResponse__Output as ScoreOut } from '../../src/grpc/generated/leaderboard/ScoreResponse.js'
 import type { GetLeaderBoard } from '../../src/grpc/generated/leaderboard/GetLeaderBoard.js'
 import type { LeaderBoardResponse__Output as PageOut } from '../../src/grpc/generated/leaderboard/LeaderBoardResponse.js'
-import { deadline, grpcClient } from '../helper.js'
-import { buildClean, NOW, OLD, RECENT } from '../leaderboard-fixture.js'
+import { deadline, grpcClient } from '../helpers/app.js'
+import { buildClean, NOW, OLD, RECENT } from '../helpers/leaderboard.js'
 
 type Test = import('tap').Test
 const b64 = (s: string) => Buffer.from(s).toString('base64')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { status } from '@grpc/grpc-js'
-import { bearer, freshApp, ingestIdle, sendBatchStream, sendOne, sendStream, user, usersClient } from '../users-helpers.js'
+import { bearer, freshApp, ingestIdle, sendBatchStream, sendOne, sendStream, user, usersClient } from '../helpers/users.js'
 
 t.test('SendUserInfo queues one valid user and the worker stores it', async (t) => {
   const app = await freshApp(t, { config: { USERS_REQUIRE_AUTH: 'false' } })

@@ -4,8 +4,8 @@ import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { exportUsers, importUsers } from '../../src/cli/users.js'
 import { userKey } from '../../src/plugins/users/redis-store.js'
-import { tempDir } from '../helper.js'
-import { freshApp, ingestIdle, sendStream, user, usersClient, waitFor } from '../users-helpers.js'
+import { tempDir } from '../helpers/app.js'
+import { freshApp, ingestIdle, sendStream, user, usersClient, waitFor } from '../helpers/users.js'
 
 const ADMIN = { authorization: `Basic ${Buffer.from('admin:admin-password').toString('base64')}` }
 

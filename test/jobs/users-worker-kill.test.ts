@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Metadata, type ClientWritableStream } from '@grpc/grpc-js'
 import type { IngestReply } from '../../src/plugins/users/service.js'
-import { allKeys, deadline, tempDir, testRedisEnv } from '../helper.js'
-import { freshApp, ingestIdle, user, usersClient, waitFor } from '../users-helpers.js'
+import { allKeys, deadline, tempDir, testRedisEnv } from '../helpers/app.js'
+import { freshApp, ingestIdle, user, usersClient, waitFor } from '../helpers/users.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build } from '../helper.js'
+import { build } from '../helpers/app.js'
 
 // The original service's concurrency check: two clients at once, each sending 10,000 ad requests and 10,000
 // impressions for Jack on SDK 1.0, must leave exactly 20,000 of each (built-in VAST, no upstream).

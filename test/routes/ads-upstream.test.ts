@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { XMLParser } from 'fast-xml-parser'
 import type { FastifyInstance } from 'fastify'
-import { build } from '../helper.js'
+import { build } from '../helpers/app.js'
 
 type Test = import('tap').Test
 

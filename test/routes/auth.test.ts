@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { Cluster } from 'ioredis'
 import { keySlot } from '../../src/plugins/infra/gather.js'
-import { allKeys, build } from '../helper.js'
+import { allKeys, build } from '../helpers/app.js'
 
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
 const ADMIN = basic('admin', 'admin-password')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Cluster } from 'ioredis'
-import { allKeys, build } from '../helper.js'
+import { allKeys, build } from '../helpers/app.js'
 import { keySlot, perKey } from '../../src/plugins/infra/gather.js'
 
 type Test = import('tap').Test

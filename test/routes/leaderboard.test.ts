@@ -3,7 +3,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { manualClock } from '../../src/clock.js'
 import { DAY_MS } from '../../src/plugins/leaderboard/service.js'
-import { buildClean, NOW, OLD, RECENT } from '../leaderboard-fixture.js'
+import { buildClean, NOW, OLD, RECENT } from '../helpers/leaderboard.js'
 
 type Test = import('tap').Test
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')

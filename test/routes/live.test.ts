@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { chromium } from 'playwright-core'
-import { build, privateRedis } from '../helper.js'
+import { build, privateRedis } from '../helpers/app.js'
 
 // The live leaderboard page: its data endpoints through inject, and the page itself in a real headless Chromium
 // (Debian's chromium driven by playwright-core) seeing scores submitted through the API appear.

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { freshApp, ingestIdle, sendStream, user, usersClient } from '../users-helpers.js'
+import { freshApp, ingestIdle, sendStream, user, usersClient } from '../helpers/users.js'
 
 const ADMIN = { authorization: `Basic ${Buffer.from('admin:admin-password').toString('base64')}` }
 

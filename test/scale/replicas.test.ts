@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js'
 import { Queue } from 'bullmq'
-import { ON_CLUSTER, redisClient, tempDir, testRedisEnv } from '../helper.js'
+import { ON_CLUSTER, redisClient, tempDir, testRedisEnv } from '../helpers/app.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
 import { Users } from '../../src/grpc/contract.js'
 

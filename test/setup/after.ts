@@ -1,6 +1,6 @@
 // Runs once after all test files (see .taprc).
 import { rm } from 'node:fs/promises'
-import { readFixtureState, stateFile, stopProcess } from '../fixtures/cassandra.js'
+import { readFixtureState, stateFile, stopProcess } from '../helpers/cassandra.js'
 
 const file = stateFile(process.ppid)
 const state = await readFixtureState(file)

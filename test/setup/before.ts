@@ -1,6 +1,6 @@
 // Runs once before all test files (see .taprc). The Cassandra fixture hooks in here.
 import { rm, writeFile } from 'node:fs/promises'
-import { JavaMissingError, startCassandra, stateFile, type CassandraFixture } from '../fixtures/cassandra.js'
+import { JavaMissingError, startCassandra, stateFile, type CassandraFixture } from '../helpers/cassandra.js'
 
 // This script is a child of the tap runner, like every test file: the runner's pid keys the state file, and the
 // watchdog stops Cassandra if the runner disappears without running test/setup/after.ts.

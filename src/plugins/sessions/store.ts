@@ -1,5 +1,5 @@
 // The storage contract of player sessions. Two implementations (redis-store.ts, cassandra-store.ts) pass one
-// contract test suite (test/plugins/sessions/contract.ts); the service validates and the store only stores.
+// contract test suite (test/domains/sessions/contract.ts); the service validates and the store only stores.
 import { formatTimestamp } from './timestamps.js'
 
 export const RETENTION_MS = 365 * 24 * 3600 * 1000

@@ -1,11 +1,11 @@
 import t from 'tap'
 import { Cluster, type Redis } from 'ioredis'
-import { keySlot, perKey } from '../../src/plugins/infra/gather.js'
-import type { RedisClient } from '../../src/plugins/infra/lua.js'
+import { keySlot, perKey } from '../../../src/plugins/infra/gather.js'
+import type { RedisClient } from '../../../src/plugins/infra/lua.js'
 import {
   createUsersStore, indexKey, migrateLegacy, shardOf, SHARDS, snapshotKey, statsKey, userKey, versionsKey
-} from '../../src/plugins/users/redis-store.js'
-import { allKeys, ON_CLUSTER, redisClient } from '../helper.js'
+} from '../../../src/plugins/users/redis-store.js'
+import { allKeys, ON_CLUSTER, redisClient } from '../../helpers/app.js'
 
 // The users store on its own: sharding, the merged listing and export, per-shard versioning, and the migration of
 // the single-node layout. Runs on one node and (PLAYFIELD_TEST_REDIS=cluster) on the cluster.

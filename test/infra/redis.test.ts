@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
-import { build, tempDir } from '../helper.js'
+import { build, tempDir } from '../helpers/app.js'
 import { RedisServerMissingError, startRedisServer } from '../../src/plugins/infra/redis-server.js'
 
 function alive (pid: number | undefined): boolean {

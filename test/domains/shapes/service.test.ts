@@ -1,15 +1,15 @@
 import t from 'tap'
 import { Cluster } from 'ioredis'
-import { allKeys, build, redisClient } from '../helper.js'
-import { keySlot, perKey } from '../../src/plugins/infra/gather.js'
-import type { RedisClient } from '../../src/plugins/infra/lua.js'
+import { allKeys, build, redisClient } from '../../helpers/app.js'
+import { keySlot, perKey } from '../../../src/plugins/infra/gather.js'
+import type { RedisClient } from '../../../src/plugins/infra/lua.js'
 import {
   area, cryptoRandomInt, kindOfId, parseShapeType, perimeter, randomCoords, type RandomInt, type ShapeKind
-} from '../../src/plugins/shapes/geometry.js'
-import { createShapes } from '../../src/plugins/shapes/service.js'
-import { createShapesStore } from '../../src/plugins/shapes/redis-store.js'
-import { chaosGate } from '../../src/grpc/interceptors/chaos.js'
-import { signatureMatches } from '../../src/grpc/interceptors/signature.js'
+} from '../../../src/plugins/shapes/geometry.js'
+import { createShapes } from '../../../src/plugins/shapes/service.js'
+import { createShapesStore } from '../../../src/plugins/shapes/redis-store.js'
+import { chaosGate } from '../../../src/grpc/interceptors/chaos.js'
+import { signatureMatches } from '../../../src/grpc/interceptors/signature.js'
 
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-9
 

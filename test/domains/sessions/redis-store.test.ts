@@ -1,15 +1,15 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { ON_CLUSTER, allKeys, build, privateRedis } from '../helper.js'
-import { sessionsContract } from './sessions/contract.js'
-import { perKey } from '../../src/plugins/infra/gather.js'
-import { manualClock } from '../../src/clock.js'
+import { ON_CLUSTER, allKeys, build, privateRedis } from '../../helpers/app.js'
+import { sessionsContract } from './contract.js'
+import { perKey } from '../../../src/plugins/infra/gather.js'
+import { manualClock } from '../../../src/clock.js'
 import {
   dayBucketKey, dayCountriesKey, doneKey, migrateLegacy, sessionKey
-} from '../../src/plugins/sessions/redis-store.js'
-import { dayOf, expiryMs, startedJson } from '../../src/plugins/sessions/store.js'
-import { formatTimestamp } from '../../src/plugins/sessions/timestamps.js'
-import { clientTimestamp, generateSessions, toEvents } from '../../src/cli/session-generator.js'
+} from '../../../src/plugins/sessions/redis-store.js'
+import { dayOf, expiryMs, startedJson } from '../../../src/plugins/sessions/store.js'
+import { formatTimestamp } from '../../../src/plugins/sessions/timestamps.js'
+import { clientTimestamp, generateSessions, toEvents } from '../../../src/cli/session-generator.js'
 
 type Test = import('tap').Test
 

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Metadata, type Client, type ClientWritableStream } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
-import { Users } from '../src/grpc/contract.js'
-import type { IngestReply } from '../src/plugins/users/service.js'
-import { perKey } from '../src/plugins/infra/gather.js'
-import { allKeys, build, deadline, grpcClient, redisClient, type BuildOptions } from './helper.js'
+import { Users } from '../../src/grpc/contract.js'
+import type { IngestReply } from '../../src/plugins/users/service.js'
+import { perKey } from '../../src/plugins/infra/gather.js'
+import { allKeys, build, deadline, grpcClient, redisClient, type BuildOptions } from './app.js'
 
 type Test = import('tap').Test
 

@@ -1,10 +1,10 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import tap from 'tap'
-import { build } from '../helper.js'
-import { sessionsContract } from './sessions/contract.js'
-import { cassandraFor, cassandraSkipReason } from '../fixtures/cassandra.js'
-import { hourOf } from '../../src/plugins/sessions/store.js'
+import { build } from '../../helpers/app.js'
+import { sessionsContract } from './contract.js'
+import { cassandraFor, cassandraSkipReason } from '../../helpers/cassandra.js'
+import { hourOf } from '../../../src/plugins/sessions/store.js'
 import type { FastifyInstance } from 'fastify'
 
 type Test = import('tap').Test

@@ -1,6 +1,6 @@
-import { allKeys, build, type BuildOptions } from './helper.js'
-import { perKey } from '../src/plugins/infra/gather.js'
-import { DAY_MS } from '../src/plugins/leaderboard/service.js'
+import { allKeys, build, type BuildOptions } from './app.js'
+import { perKey } from '../../src/plugins/infra/gather.js'
+import { DAY_MS } from '../../src/plugins/leaderboard/service.js'
 
 type Test = import('tap').Test
 

@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Metadata, status, type Client } from '@grpc/grpc-js'
-import { build, deadline, grpcClient, privateRedis, testConfig } from '../helper.js'
+import { build, deadline, grpcClient, privateRedis, testConfig } from '../helpers/app.js'
 import { Health as HealthClient } from '../../src/grpc/contract.js'
 import { InvalidArgumentError } from '../../src/errors.js'
 

@@ -7,7 +7,7 @@ import cassandra from 'cassandra-driver'
 import cassandraPlugin, {
   compactionFor, consistencyOf, contactPort, maxProtocolFor, parseContactPoints, type CassandraPluginOptions
 } from '../../src/plugins/infra/cassandra.js'
-import { cassandraFor, cassandraSkipReason, keyspaceName, readFixtureState, type CassandraEnv } from '../fixtures/cassandra.js'
+import { cassandraFor, cassandraSkipReason, keyspaceName, readFixtureState, type CassandraEnv } from '../helpers/cassandra.js'
 
 type Test = import('tap').Test
 
@@ -43,8 +43,8 @@ async function unusedPort (): Promise<number> {
 }
 
 t.test('keyspaceName gives each test file and process a distinct CQL identifier of at most 48 characters', async (t) => {
-  t.equal(keyspaceName('/repo/test/plugins/cassandra.test.ts', 4321), 't_cassandra_4321')
-  t.equal(keyspaceName('/repo/test/plugins/cassandra.test.ts', 4321, 2), 't_cassandra_4321_2')
+  t.equal(keyspaceName('/repo/test/infra/cassandra.test.ts', 4321), 't_cassandra_4321')
+  t.equal(keyspaceName('/repo/test/infra/cassandra.test.ts', 4321, 2), 't_cassandra_4321_2')
   t.equal(keyspaceName('/x/Sessions-Store.spec.mjs', 7), 't_sessions_store_7')
   t.equal(keyspaceName('/repo/test/---.test.ts', 7), 't_test_7')
   const long = keyspaceName(`/repo/test/${'a'.repeat(60)}.test.ts`, 4194304, 12)
