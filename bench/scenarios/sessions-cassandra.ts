@@ -1,7 +1,7 @@
 import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
 import { manualClock } from '../../src/clock.js'
 import { batches, generateSessions, shuffle, toEvents } from '../../src/cli/session-generator.js'
-import { startCassandra } from '../../test/fixtures/cassandra.js'
+import { startCassandra } from '../../test/helpers/cassandra.js'
 
 // Player sessions on the Cassandra store (the Apache Cassandra 2.1 the test setup uses, started here on loopback;
 // or CASSANDRA_CONTACT_POINTS). A smaller data set than the Redis scenario — 20,000 events loaded through the API
