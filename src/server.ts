@@ -31,7 +31,7 @@ export async function start (config: Config, role: 'server' | 'worker' = 'server
 
 function bootConfig (): Config {
   try {
-    return loadConfig(process.env)
+    return loadConfig()
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`playfield: ${err.message}\n`)
