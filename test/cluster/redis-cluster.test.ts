@@ -1,7 +1,9 @@
 import { readdir } from 'node:fs/promises'
 import t from 'tap'
 import type { Job } from 'bullmq'
-import { build, tempDir } from '../helpers/app.js'
+import { build, grpcClient, tempDir } from '../helpers/app.js'
+import { sendOne, type UsersStub } from '../helpers/users.js'
+import { Users } from '../../src/grpc/contract.js'
 import { keySlot, perKey } from '../../src/plugins/infra/gather.js'
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js'
 
@@ -73,30 +75,48 @@ t.test('BullMQ queues and workers run on the cluster', async (t) => {
   t.equal(await done, 42)
 })
 
-t.test('a master SIGKILLed under writes: ready again within 30 s, every acknowledged score readable', async (t) => {
-  const app = await clusterApp(t)
+t.test('a master SIGKILLed under writes: ready again within 30 s, every acknowledged write readable', async (t) => {
+  const app = await clusterApp(t, { USERS_REQUIRE_AUTH: 'false', USERS_EXPORT_DEBOUNCE_MS: '600000' })
   const auth = await jwt(app)
+  const users = grpcClient<UsersStub>(t, app, Users)
   const boards = Array.from({ length: 8 }, (_, i) => `failover-${i}`)
-  const acked = new Map<string, number>()
-  let failed = 0
+  const acked = { scores: new Map<string, number>(), impressions: new Map<string, number>(), users: [] as string[] }
+  const refused = { scores: 0, impressions: new Map<string, number>(), users: 0 }
   const writing = { stop: false }
-  let n = 0
-  const writer = (async () => {
-    while (!writing.stop) {
+  // Three writers, one per kind of data: scores (one board per slot), ad counters (one hash per username), and
+  // users ingested over gRPC (a BullMQ job, then a worker's upsert into the user's shard).
+  const loop = async (write: (n: number) => Promise<void>) => {
+    for (let n = 0; !writing.stop; n++) await write(n)
+  }
+  const writers = [
+    loop(async (n) => {
       const board = boards[n % boards.length]!
-      const name = `p${n++}`
       const res = await app.inject({
-        method: 'POST', url: `/scores?board=${board}`, headers: { authorization: auth }, payload: [{ name, score: n }]
+        method: 'POST', url: `/scores?board=${board}`, headers: { authorization: auth }, payload: [{ name: `p${n}`, score: n }]
       })
-      if (res.statusCode === 200) acked.set(`${board}/${name}`, n)
-      else failed++
-    }
-  })()
-  await new Promise(resolve => setTimeout(resolve, 500))
-  const before = acked.size
+      if (res.statusCode === 200) acked.scores.set(`${board}/p${n}`, n)
+      else refused.scores++
+    }),
+    loop(async (n) => {
+      const user = `fo${n % 8}`
+      const res = await app.inject({ url: `/impression?sdk_version=9.9&session_id=s-${n}&platform=android&username=${user}&country_code=US` })
+      const into = res.statusCode === 200 ? acked.impressions : refused.impressions
+      into.set(user, (into.get(user) ?? 0) + 1)
+    }),
+    loop(async (n) => {
+      const email = `fo${n}@example.com`
+      try {
+        const reply = await sendOne(users, { id: n + 1, user_name: `fo${n}`, email, first_name: 'F', last_name: 'L' })
+        if (reply.accepted === 1) acked.users.push(email)
+        else refused.users++
+      } catch {
+        refused.users++
+      }
+    })
+  ]
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const before = acked.scores.size + acked.users.length
 
-  const client = cluster.client()
-  t.teardown(() => client.disconnect())
   const victim = await cluster.masterOf(`lb:{${boards[0]}}:all`)
   const killedAt = Date.now()
   cluster.kill(victim)
@@ -116,17 +136,20 @@ t.test('a master SIGKILLed under writes: ready again within 30 s, every acknowle
       if (res.statusCode === 200) writeAfter = Date.now() - killedAt
     }
   }
-  await new Promise(resolve => setTimeout(resolve, 500))
+  await new Promise(resolve => setTimeout(resolve, 1000))
   writing.stop = true
-  await writer
+  await Promise.all(writers)
+  const refusedImpressions = [...refused.impressions.values()].reduce((a, b) => a + b, 0)
   t.comment(`failover: ready again after ${readyAfter} ms, first write to the lost slot after ${writeAfter} ms; ` +
-    `${acked.size} writes acknowledged (${before} before the kill), ${failed} refused during the failover`)
+    `acknowledged ${acked.scores.size} scores, ${[...acked.impressions.values()].reduce((a, b) => a + b, 0)} ` +
+    `impressions, ${acked.users.length} users (${before} scores and users before the kill); refused during the ` +
+    `failover: ${refused.scores} scores, ${refusedImpressions} impressions, ${refused.users} users`)
   t.ok(readyAfter >= 0 && readyAfter < 30_000, 'ready within 30 s')
   t.ok(writeAfter >= 0, 'writes to the lost slot work again')
-  t.ok(acked.size > before, 'writes were acknowledged after the failover too')
+  t.ok(acked.scores.size + acked.users.length > before, 'writes were acknowledged after the failover too')
 
   let missing = 0
-  for (const [key, score] of acked) {
+  for (const [key, score] of acked.scores) {
     const [board, name] = key.split('/') as [string, string]
     const res = await app.inject({ url: `/leaderboard?board=${board}&name=${name}`, headers: { authorization: auth } })
     const me = res.json().around_me?.find((r: { name: string }) => r.name === name) ??
@@ -134,4 +157,26 @@ t.test('a master SIGKILLed under writes: ready again within 30 s, every acknowle
     if (me?.score !== score) missing++
   }
   t.equal(missing, 0, 'every acknowledged score is readable')
+
+  t.equal(acked.impressions.size, 8, 'impressions were counted for every username')
+  // A refused impression may still have been counted (the reply, not the write, was lost): the count lies between
+  // the acknowledged ones and those plus the refused ones.
+  for (const [user, count] of acked.impressions) {
+    const stats = (await app.inject({ url: `/statistics?username=${user}` })).json()[user]
+    const upper = count + (refused.impressions.get(user) ?? 0)
+    t.ok(stats.impressions >= count && stats.impressions <= upper, `${user}: ${stats.impressions} in [${count}, ${upper}]`)
+  }
+
+  // Acknowledged users are queued jobs: the workers store every one of them.
+  let stored = 0
+  const until = Date.now() + 30_000
+  do {
+    stored = 0
+    for (const email of acked.users) {
+      if ((await app.inject({ url: `/users/${email}`, headers: { authorization: auth } })).statusCode === 200) stored++
+    }
+    if (stored === acked.users.length) break
+    await new Promise(resolve => setTimeout(resolve, 500))
+  } while (Date.now() < until)
+  t.equal(stored, acked.users.length, 'every acknowledged user is stored')
 })
