@@ -60,8 +60,15 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   const where = url ? redactUrl(url) : `cluster ${config.REDIS_CLUSTER_NODES}`
 
   const made: RedisClient[] = []
+  let closing = false
   const track = <C extends RedisClient>(client: C): C => {
     client.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
+    // A connection asked for once close has begun (BullMQ duplicates lazily) would never be closed, and a client
+    // that reconnects forever keeps the process alive: it is closed at once.
+    if (closing) {
+      client.disconnect()
+      return client
+    }
     made.push(client)
     // BullMQ duplicates the connections it is given (blocking reads): those are ours to close and to wait on as
     // well, or a client still reconnecting to an unreachable Redis would keep the process alive after close.
@@ -109,6 +116,7 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   app.health.addProbe('redis', redis instanceof Cluster ? () => clusterOk(redis) : () => redis.ping())
 
   app.addHook('onClose', async () => {
+    closing = true
     // QUIT lets pending replies arrive; a client stuck reconnecting to a dead server is just dropped.
     await Promise.all(made.map(async c => {
       await Promise.race([c.quit().catch(() => {}), new Promise(resolve => setTimeout(resolve, 1000).unref())])
