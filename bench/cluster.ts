@@ -44,7 +44,7 @@ async function server (env: Record<string, string>): Promise<{ base: string, sto
       ADMIN_USER: 'admin',
       ADMIN_PASSWORD: 'bench-admin-password',
       JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijkl',
-      RATE_LIMIT_MAX: '100000000',
+      RATE_LIMIT_MAX: '1000000',
       MAX_EVENT_LOOP_DELAY_MS: '0'
     },
     stdio: ['ignore', 'ignore', 'inherit']
