@@ -8,9 +8,6 @@ set -u
 cd "$(dirname "$0")/.."
 
 # Every file whose code path touches Redis, run again on a cluster (see docs/architecture.md, "Redis Cluster").
-# Not test/jobs/users-ingest.test.ts nor test/grpc/users.test.ts: on a cluster all their assertions pass, but under
-# the tap runner these users files sometimes do not exit afterwards (open issue, cause not found yet); users on a
-# cluster are covered by the users store, REST, worker-kill and replicas files below.
 CLUSTER_FILES=(
   test/routes/auth.test.ts
   test/failure/auth-attacks.test.ts
@@ -29,6 +26,8 @@ CLUSTER_FILES=(
   test/routes/ads-upstream.test.ts
   test/domains/users/redis-store.test.ts
   test/routes/users.test.ts
+  test/grpc/users.test.ts
+  test/jobs/users-ingest.test.ts
   test/jobs/users-worker-kill.test.ts
   test/scale/replicas.test.ts
 )

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster, Redis } from 'ioredis'
+import { endSlotRefresh } from '../../src/plugins/infra/redis.js'
 import { findExecutable, startRedisServer, type RedisServerHandle } from '../../src/plugins/infra/redis-server.js'
 
 // A real Redis Cluster on loopback for the tests: 3 masters and 3 replicas, each a private redis-server with
@@ -47,7 +48,10 @@ Promise<RedisClusterHandle> {
   // reconnects forever and would keep the test process alive.
   const clients = new Set<Cluster>()
   const stop = async () => {
-    for (const c of clients) c.disconnect()
+    for (const c of clients) {
+      c.disconnect()
+      endSlotRefresh(c)
+    }
     await Promise.all(servers.map(s => s.stop()))
   }
   try {
@@ -78,7 +82,10 @@ Promise<RedisClusterHandle> {
         slotsRefreshInterval: 1000, retryDelayOnClusterDown: 300, retryDelayOnFailover: 200
       })
       clients.add(c)
-      c.once('end', () => clients.delete(c))
+      c.once('end', () => {
+        clients.delete(c)
+        endSlotRefresh(c)
+      })
       return c
     },
     async masters () {

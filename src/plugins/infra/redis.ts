@@ -48,6 +48,22 @@ export function clusterNodes (list: string): Array<{ host: string, port: number 
   })
 }
 
+/**
+ * Ends a cluster client's periodic slot refresh for good once it is closed. ioredis clears the refresh timer on
+ * quit/disconnect, but a refresh still in flight at that moment schedules the next round when it completes, and
+ * every round schedules another: the timer then keeps the process alive forever (seen as test files on a cluster
+ * that passed and never exited). After this, the next round finds nothing to do and schedules nothing.
+ */
+export function endSlotRefresh (client: RedisClient): void {
+  if (!(client instanceof Cluster)) return
+  const internals = client as unknown as {
+    refreshSlotsCache (cb?: () => void): void
+    clearNodesRefreshInterval (): void
+  }
+  internals.refreshSlotsCache = () => {}
+  internals.clearNodesRefreshInterval()
+}
+
 export default fp(async function redisPlugin (app, { config }: { config: Config }) {
   const log = app.log.child({ component: 'redis' })
   let embedded: RedisServerHandle | undefined
@@ -63,6 +79,7 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   let closing = false
   const track = <C extends RedisClient>(client: C): C => {
     client.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
+    client.once('end', () => endSlotRefresh(client))
     // A connection asked for once close has begun (BullMQ duplicates lazily) would never be closed, and a client
     // that reconnects forever keeps the process alive: it is closed at once.
     if (closing) {
@@ -121,6 +138,7 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
     await Promise.all(made.map(async c => {
       await Promise.race([c.quit().catch(() => {}), new Promise(resolve => setTimeout(resolve, 1000).unref())])
       c.disconnect()
+      endSlotRefresh(c)
     }))
     if (embedded) {
       await embedded.stop()
