@@ -1,69 +1,202 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import Fastify, { type FastifyInstance } from 'fastify'
-import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
-import { Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
-import { loadConfig, type Config } from '../src/config.js'
-import app, { options } from '../src/app.js'
-import type { Clock } from '../src/clock.js'
-import { startRedisServer, type RedisServerHandle } from '../src/plugins/infra/redis-server.js'
+import { freePort, type RedisServerHandle } from '../src/plugins/infra/redis-server.js'
 
-// The bench harness. Every figure is reported beside a bare baseline measured in the same process run:
-// bare Fastify hello-world (HTTP), bare grpc-js bidi echo (gRPC streams), raw BullMQ add+process (queues).
-// Everything runs on loopback against private servers started here, and every load is bounded in time or count.
+// The bench harness. The server under test (`node dist/server.js`, as users run it), every bare baseline
+// (bench/procs/bare-http.ts, bench/procs/bare-grpc.ts) and every load generator (the autocannon CLI,
+// bench/procs/http-load.ts, bench/procs/grpc-load.ts) is its own OS process: no two of them share an event loop.
+// This process only starts them, waits, and reads their JSON. Rounds are interleaved (baseline, ours, baseline,
+// ours …); a figure is the median of its rounds with the spread (min–max) beside it.
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const ADMIN_USER = 'admin'
+export const ADMIN_PASSWORD = 'bench-admin-password'
+export const ADMIN_BASIC = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`
+
+export interface Sample { value: number, p50: number, p99: number }
 
 export interface BenchResult {
   figure: string
   unit: string
+  /** median of our rounds */
   ours: number
+  ours_spread?: [number, number]
   baseline?: number
+  baseline_spread?: [number, number]
   baselineName?: string
-  /** ours / baseline (for throughput: higher is better) */
+  /** median(ours) / median(baseline); for times and sizes lower is better, for rates higher is better */
   ratio?: number
+  /** ms, medians over our rounds */
   p50?: number
   p99?: number
+  baseline_p50?: number
+  baseline_p99?: number
+  rounds?: number
   target?: string
   note?: string
 }
 
-export interface HttpLoadResult { rps: number, p50: number, p99: number, errors: number, non2xx: number, total: number }
-export interface StreamLoadResult { msgsPerSec: number, p50: number, p99: number, count: number }
-
-export interface StartedApp {
-  app: FastifyInstance
+export interface HttpLoadSpec {
   url: string
-  grpcAddress: string
-  close (): Promise<void>
+  method?: string
+  body?: string
+  headers?: Record<string, string>
+  /** replace `[<id>]` in the body by a fresh id per request (autocannon -I) */
+  idReplacement?: boolean
+  /** a file of paths, one per line, requested in turn (runs bench/procs/http-load.ts instead of the CLI) */
+  pathsFile?: string
+  duration?: number
+  connections?: number
 }
 
-export interface BenchContext {
-  redis: RedisServerHandle
-  /** Seconds each HTTP load runs (≤ 30 s per scenario overall). */
-  durationSec: number
-  connections: number
-  startApp (overrides?: Record<string, string | undefined>, clock?: Clock): Promise<StartedApp>
-  httpLoad (opts: autocannon.Options): Promise<HttpLoadResult>
-  /** Bare Fastify hello-world at the same connections and duration (measured once per run, then reused). */
-  bareHttp (): Promise<HttpLoadResult>
-  /** Bare grpc-js bidi echo stream: `count` messages with at most `window` unanswered (measured once per run). */
-  bareGrpcEcho (count: number, window: number): Promise<StreamLoadResult>
-  /** Raw BullMQ: `jobs` jobs of `payload` added in bulk batches of `batch`, processed by a no-op worker. */
-  rawBullmq (jobs: number, payload: unknown, batch: number, concurrency: number): Promise<{ jobsPerSec: number }>
-  log (msg: string): void
+export interface HttpLoadResult { rps: number, p50: number, p99: number, errors: number, non2xx: number, total: number }
+
+export interface Proc { child: ChildProcess, pid: number, stop (): Promise<void> }
+
+export const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+export const spread = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)]
+export const round3 = (n: number) => Math.round(n * 1000) / 1000
+export const loadAverage = () => loadavg().map(x => Math.round(x * 100) / 100)
+
+const TSX = ['--import', 'tsx']
+
+/** Starts a child process; resolves once a stdout line matches `ready` (its match is returned). */
+export async function startProc (args: string[], opts: {
+  env?: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs?: number,
+  name: string
+}): Promise<Proc & { match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  let out = ''
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${opts.name} not ready within ${opts.timeoutMs ?? 30000} ms`)),
+      opts.timeoutMs ?? 30000)
+    child.stdout!.on('data', (d) => {
+      out += d
+      const m = opts.ready.exec(out)
+      if (m) { clearTimeout(timer); resolve(m) }
+    })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${opts.name} exited (${code}) before ready`)) })
+  })
+  child.stdout!.resume()
+  return { child, pid: child.pid!, match, stop: () => stopChild(child, exited) }
 }
 
-export function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+async function stopChild (child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGTERM')
+  const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])
+  if (!done) { child.kill('SIGKILL'); await exited }
 }
 
-async function run (opts: autocannon.Options): Promise<HttpLoadResult> {
-  const r = await autocannon(opts)
+export interface BareHttp extends Proc { base: string }
+
+/** A bare Fastify process (GET / hello; with bodyFile, GET /body answers that JSON). */
+export async function startBareHttp (bodyFile?: string): Promise<BareHttp> {
+  const port = await freePort()
+  const p = await startProc([...TSX, 'bench/procs/bare-http.ts'], {
+    name: 'bare Fastify', ready: /ready/, env: { PORT: String(port), ...(bodyFile ? { BODY_FILE: bodyFile } : {}) }
+  })
+  return { ...p, base: `http://127.0.0.1:${port}` }
+}
+
+/** A bare grpc-js process (bench.Echo bidi echo, Users client streams counting only). */
+export async function startBareGrpc (): Promise<Proc & { address: string }> {
+  const p = await startProc([...TSX, 'bench/procs/bare-grpc.ts'], { name: 'bare grpc-js', ready: /ready (\d+)/ })
+  return { ...p, address: `127.0.0.1:${p.match[1]}` }
+}
+
+export interface Ours extends Proc { base: string, grpcAddress: string, startMs: number }
+
+/** The built server, `node dist/server.js`, as its own process; resolves once /health/ready answers 200. */
+export async function startOurs (env: Record<string, string>, opts: { nodeArgs?: string[] } = {}): Promise<Ours> {
+  const httpPort = await freePort()
+  const grpcPort = await freePort()
+  const t0 = performance.now()
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'dist/server.js'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      GRPC_PORT: String(grpcPort),
+      LOG_LEVEL: 'warn',
+      ADMIN_USER,
+      ADMIN_PASSWORD,
+      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijkl',
+      ADS_SIGNING_SECRET: 'bench-ads-signing-secret',
+      // the bench measures throughput: no rate limit, no shedding by event-loop delay
+      RATE_LIMIT_MAX: '1000000',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...env
+    },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const base = `http://127.0.0.1:${httpPort}`
+  const end = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dist/server.js exited (${child.exitCode}) before ready`)
+    if (await fetch(`${base}/health/ready`).then(r => r.ok, () => false)) break
+    if (Date.now() > end) { await stopChild(child, exited); throw new Error('dist/server.js not ready within 60 s') }
+    await sleep(20)
+  }
+  return {
+    child,
+    pid: child.pid!,
+    base,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    startMs: performance.now() - t0,
+    stop: () => stopChild(child, exited)
+  }
+}
+
+async function runForJson (cmd: string, args: string[], name: string): Promise<any> {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => { out += d })
+  child.stderr.on('data', (d) => { err += d })
+  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+  const line = out.trim().split('\n').pop() ?? ''
+  try {
+    return JSON.parse(line)
+  } catch {
+    throw new Error(`${name} exited ${code} without JSON: ${err.slice(-2000)}`)
+  }
+}
+
+/**
+ * One HTTP load, by the autocannon CLI (`node_modules/.bin/autocannon --json`) in its own process, or by
+ * bench/procs/http-load.ts (autocannon's API in its own process) when requests draw paths from a list.
+ */
+export async function httpLoad (spec: HttpLoadSpec, defaults: { duration: number, connections: number }):
+Promise<HttpLoadResult> {
+  const duration = spec.duration ?? defaults.duration
+  const connections = spec.connections ?? defaults.connections
+  let r: any
+  if (spec.pathsFile) {
+    r = await runForJson(process.execPath, [...TSX, 'bench/procs/http-load.ts',
+      JSON.stringify({ ...spec, duration, connections })], 'http-load')
+  } else {
+    const args = ['-c', String(connections), '-d', String(duration), '-j', '-m', spec.method ?? 'GET']
+    if (spec.body !== undefined) args.push('-b', spec.body)
+    if (spec.idReplacement) args.push('-I')
+    for (const [k, v] of Object.entries(spec.headers ?? {})) args.push('-H', `${k}=${v}`)
+    r = await runForJson(join(ROOT, 'node_modules/.bin/autocannon'), [...args, spec.url], 'autocannon')
+  }
   return {
     rps: r.requests.average,
     p50: r.latency.p50,
@@ -74,157 +207,80 @@ async function run (opts: autocannon.Options): Promise<HttpLoadResult> {
   }
 }
 
-/**
- * Drives a bidi stream: writes `count` messages keeping at most `window` unanswered, honouring write()/'drain',
- * and measures per-message latency from write to its answer (answers arrive in order).
- */
-export async function driveBidi (call: grpc.ClientDuplexStream<any, any>, make: (i: number) => unknown,
-  count: number, window: number): Promise<StreamLoadResult> {
-  const sentAt: number[] = new Array(count)
-  const latencies: number[] = new Array(count)
-  let sent = 0
-  let received = 0
-  const started = performance.now()
-  await new Promise<void>((resolve, reject) => {
-    let waitingDrain = false
-    const pump = () => {
-      while (sent < count && sent - received < window && !waitingDrain) {
-        sentAt[sent] = performance.now()
-        const ok = call.write(make(sent))
-        sent++
-        if (!ok) {
-          waitingDrain = true
-          call.once('drain', () => { waitingDrain = false; pump() })
-        }
-      }
-      if (sent === count) call.end()
-    }
-    call.on('data', () => {
-      latencies[received] = performance.now() - sentAt[received]!
-      received++
-      if (received === count) resolve()
-      else pump()
+export interface GrpcLoadResult {
+  msgsPerSec: number,
+  p50: number,
+  p99: number,
+  count: number,
+  startedAt: number,
+  finishedAt: number
+}
+
+/** One gRPC load by bench/procs/grpc-load.ts in its own process (see there for the spec). */
+export async function grpcLoad (spec: Record<string, unknown>): Promise<GrpcLoadResult> {
+  return await runForJson(process.execPath, [...TSX, 'bench/procs/grpc-load.ts', JSON.stringify(spec)], 'grpc-load')
+}
+
+/** Rounds interleaved: baseline, ours, baseline, ours … (`rounds` of each). */
+export async function interleave (rounds: number, baseline: (() => Promise<Sample>) | undefined,
+  ours: () => Promise<Sample>): Promise<{ ours: Sample[], baseline: Sample[] }> {
+  const out = { ours: [] as Sample[], baseline: [] as Sample[] }
+  for (let i = 0; i < rounds; i++) {
+    if (baseline) out.baseline.push(await baseline())
+    out.ours.push(await ours())
+  }
+  return out
+}
+
+/** A figure from interleaved samples: medians, spreads, ratio of the medians. */
+export function figure (f: {
+  figure: string,
+  unit: string,
+  baselineName?: string,
+  target?: string,
+  note?: string,
+  ours: Sample[],
+  baseline: Sample[]
+}): BenchResult {
+  const o = f.ours.map(s => s.value)
+  const b = f.baseline.map(s => s.value)
+  const r: BenchResult = {
+    figure: f.figure,
+    unit: f.unit,
+    ours: median(o),
+    ours_spread: spread(o),
+    rounds: o.length
+  }
+  // latencies only where the load measured them (a start time or a stored-end-to-end rate has none)
+  const timed = [...f.ours, ...f.baseline].some(s => s.p50 > 0 || s.p99 > 0)
+  if (timed) Object.assign(r, { p50: median(f.ours.map(s => s.p50)), p99: median(f.ours.map(s => s.p99)) })
+  if (b.length > 0) {
+    Object.assign(r, {
+      baseline: median(b),
+      baseline_spread: spread(b),
+      baselineName: f.baselineName,
+      ratio: round3(median(o) / median(b)),
+      ...(timed
+        ? { baseline_p50: median(f.baseline.map(s => s.p50)), baseline_p99: median(f.baseline.map(s => s.p99)) }
+        : {})
     })
-    call.on('error', reject)
-    pump()
-  })
-  const seconds = (performance.now() - started) / 1000
-  latencies.sort((a, b) => a - b)
-  return { msgsPerSec: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), count }
-}
-
-async function bareEchoServer (): Promise<{ port: number, client: any, close (): void }> {
-  const def = protoLoader.loadSync(join(fileURLToPath(new URL('.', import.meta.url)), 'echo.proto'), { keepCase: true })
-  const pkg = grpc.loadPackageDefinition(def) as any
-  const server = new grpc.Server()
-  server.addService(pkg.bench.Echo.service, {
-    echo (call: grpc.ServerDuplexStream<any, any>) {
-      call.on('data', (m) => call.write(m))
-      call.on('end', () => call.end())
-    }
-  })
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => err ? reject(err) : resolve(p)))
-  const client = new pkg.bench.Echo(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
-  return { port, client, close () { client.close(); server.forceShutdown() } }
-}
-
-export async function createContext (opts: { durationSec: number, connections: number }):
-Promise<BenchContext & { close (): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'playfield-bench-'))
-  const redis = await startRedisServer({ dir, aof: false })
-  const started: StartedApp[] = []
-  let bareHttpResult: HttpLoadResult | undefined
-  let bareEchoResult: StreamLoadResult | undefined
-  const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)
-
-  const ctx: BenchContext = {
-    redis,
-    durationSec: opts.durationSec,
-    connections: opts.connections,
-    log,
-    async startApp (overrides = {}, clock) {
-      const config: Config = loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        GRPC_PORT: '0',
-        METRICS_ENABLED: 'true',
-        JWT_SECRET: 'bench-jwt-secret-bench-jwt-secret-000000',
-        ADS_SIGNING_SECRET: 'bench-ads-signing-secret',
-        ADMIN_USER: 'admin',
-        ADMIN_PASSWORD: 'admin-password',
-        REDIS_URL: redis.url,
-        ...overrides
-      })
-      const fastify = Fastify({ ...options(config), logger: { level: 'warn' } })
-      await fastify.register(app, { config, clock })
-      await fastify.listen({ host: '127.0.0.1', port: 0 })
-      const port = (fastify.server.address() as { port: number }).port
-      const s: StartedApp = {
-        app: fastify,
-        url: `http://127.0.0.1:${port}`,
-        grpcAddress: `127.0.0.1:${fastify.grpc.port}`,
-        async close () { await fastify.close() }
-      }
-      started.push(s)
-      return s
-    },
-    httpLoad: (o) => run({ connections: opts.connections, duration: opts.durationSec, ...o }),
-    async bareHttp () {
-      if (bareHttpResult) return bareHttpResult
-      const bare = Fastify({ logger: false })
-      bare.get('/', async () => ({ hello: 'world' }))
-      await bare.listen({ host: '127.0.0.1', port: 0 })
-      const port = (bare.server.address() as { port: number }).port
-      bareHttpResult = await run({ url: `http://127.0.0.1:${port}/`, connections: opts.connections, duration: opts.durationSec })
-      await bare.close()
-      return bareHttpResult
-    },
-    async bareGrpcEcho (count, window) {
-      if (bareEchoResult) return bareEchoResult
-      const echo = await bareEchoServer()
-      bareEchoResult = await driveBidi(echo.client.Echo(), (i) => ({ name: `player-${i % 1000}`, score: i }), count, window)
-      echo.close()
-      return bareEchoResult
-    },
-    async rawBullmq (jobs, payload, batch, concurrency) {
-      const connection = new Redis(redis.url, { maxRetriesPerRequest: null })
-      const name = `raw-${Date.now()}`
-      const queue = new Queue(name, { connection, prefix: 'bench:q' })
-      let done = 0
-      let allDone: () => void = () => {}
-      const finished = new Promise<void>((resolve) => { allDone = resolve })
-      const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null })
-      const worker = new Worker(name, async () => {
-        if (++done === jobs) allDone()
-      }, { connection: workerConnection, prefix: 'bench:q', concurrency })
-      const t0 = performance.now()
-      for (let i = 0; i < jobs; i += batch) {
-        const n = Math.min(batch, jobs - i)
-        await queue.addBulk(Array.from({ length: n }, () => ({ name: 'raw', data: payload, opts: { removeOnComplete: true } })))
-      }
-      await finished
-      const seconds = (performance.now() - t0) / 1000
-      await worker.close()
-      workerConnection.disconnect()
-      await queue.obliterate({ force: true }).catch(() => {})
-      await queue.close()
-      connection.disconnect()
-      return { jobsPerSec: jobs / seconds }
-    }
   }
-  return {
-    ...ctx,
-    async close () {
-      for (const s of started) await s.close().catch(() => {})
-      await redis.stop()
-      await rm(dir, { recursive: true, force: true })
-    }
-  }
+  if (f.target) r.target = f.target
+  if (f.note) r.note = f.note
+  return r
 }
 
-export function ratioOf (ours: number, baseline: number): number {
-  return baseline === 0 ? 0 : Math.round((ours / baseline) * 1000) / 1000
+export const httpSample = (r: HttpLoadResult): Sample => ({ value: r.rps, p50: r.p50, p99: r.p99 })
+
+export interface BenchContext {
+  redis: RedisServerHandle
+  /** seconds per HTTP round */
+  duration: number
+  connections: number
+  rounds: number
+  httpLoad (spec: HttpLoadSpec): Promise<HttpLoadResult>
+  /** an HTTP load that must answer only 2xx (throws otherwise, naming the figure) */
+  httpLoadOk (name: string, spec: HttpLoadSpec): Promise<HttpLoadResult>
+  /** a path of a scratch directory removed after the run */
+  tmp (name: string): string
 }

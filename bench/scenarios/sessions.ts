@@ -1,23 +1,23 @@
-import { randomUUID } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { Redis } from 'ioredis'
-import { ratioOf, type BenchContext, type BenchResult } from '../lib.js'
-import { manualClock } from '../../src/clock.js'
 import { createRedisStore } from '../../src/plugins/sessions/redis-store.js'
 import { validateEvent } from '../../src/plugins/sessions/service.js'
 import { batches, clientTimestamp, generateSessions, toEvents } from '../../src/cli/session-generator.js'
 import type { SessionEvent } from '../../src/plugins/sessions/store.js'
+import {
+  figure, httpSample, interleave, log, startBareHttp, startOurs, type BenchContext, type BenchResult
+} from '../lib.js'
 
 // Player sessions on the Redis store with 1,000,000 stored events (500,000 completed sessions of 50,000 players in
-// 20 countries over 30 days), then at ctx.connections: POST /put_events with 10 fresh events per request, a
-// player's last 20 completed sessions, and the 100-hour starts-by-country window. The original's bar was
-// p90 < 500 ms; ours is p99 ≤ 10 ms. The load is preloaded through the store itself (the same Lua script).
+// 20 countries over 30 days, seeded straight through the store's own script, 200 events a call, 16 in flight),
+// then the built server against bare Fastify: POST /put_events with 10 fresh events per request, a random
+// player's completed sessions, and GET /start_players_events/100 against a bare Fastify route answering a JSON
+// body of the same size. Rounds interleaved.
 
 export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
-  const clock = manualClock(Date.now())
-  const nowMs = clock.now()
+  const nowMs = Date.now()
   const sessions = generateSessions({ nowMs, countries: 20, playersPerCountry: 2500, sessionsPerPlayer: 10, seed: 7 })
   const players = [...new Set(sessions.map(s => s.playerId))]
-
   const redis = new Redis(ctx.redis.url)
   const t0 = performance.now()
   try {
@@ -30,62 +30,79 @@ export default async function run (ctx: BenchContext): Promise<BenchResult[]> {
   } finally {
     redis.disconnect()
   }
-  const loadSeconds = (performance.now() - t0) / 1000
-  ctx.log(`sessions: stored ${sessions.length * 2} events in ${loadSeconds.toFixed(1)} s`)
+  const seedSeconds = (performance.now() - t0) / 1000
+  log(`sessions: seeded ${sessions.length * 2} events in ${seedSeconds.toFixed(1)} s`)
 
-  const { url, close } = await ctx.startApp({}, clock)
-  const duration = Math.min(ctx.durationSec, 6)
+  const bare = await startBareHttp()
+  const ours = await startOurs({ REDIS_URL: ctx.redis.url })
+  let bareBody: Awaited<ReturnType<typeof startBareHttp>> | undefined
   try {
-    // Each request posts a fresh session's start and end plus 4 more pairs: 10 new events, none duplicate.
-    const put = await ctx.httpLoad({
-      url: `${url}/put_events`,
-      duration,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      requests: [{
-        setupRequest: (req) => {
-          const us = nowMs * 1000 - 3_600_000_000
-          const body = Array.from({ length: 5 }, () => {
-            const sid = randomUUID()
-            return [
-              { event: 'start', player_id: `bench-${sid.slice(0, 6)}`, session_id: sid, ts: clientTimestamp(us), country: 'FI' },
-              { event: 'end', player_id: `bench-${sid.slice(0, 6)}`, session_id: sid, ts: clientTimestamp(us + 60e6) }
-            ]
-          }).flat()
-          return { ...req, body: JSON.stringify(body) }
-        }
-      }]
-    })
-    let n = 0
-    const completed = await ctx.httpLoad({
-      url,
-      duration,
-      requests: [{ setupRequest: (req) => ({ ...req, path: `/end_players_events/${players[n++ % players.length]}` }) }]
-    })
-    const window = await ctx.httpLoad({ url: `${url}/start_players_events/100`, duration })
-    const bare = await ctx.bareHttp()
-    for (const [name, r] of [['put', put], ['completed', completed], ['window', window]] as const) {
-      if (r.errors > 0 || r.non2xx > 0) ctx.log(`sessions ${name}: ${r.errors} errors, ${r.non2xx} non-2xx`)
-    }
-    const row = (figure: string, r: typeof put, note?: string): BenchResult => ({
-      figure,
+    const out: BenchResult[] = []
+    const hello = { url: `${bare.base}/` }
+    const target = (t: string) => `${t}; p99 ≤ 2 × bare p99`
+
+    // 10 new events a request: 5 sessions (start + end), their ids made fresh per request by autocannon (-I)
+    const us = nowMs * 1000 - 3_600_000_000
+    const body = JSON.stringify(Array.from({ length: 5 }, (_, k) => [
+      { event: 'start', player_id: 'b-[<id>]', session_id: `s${k}-[<id>]`, ts: clientTimestamp(us), country: 'FI' },
+      { event: 'end', player_id: 'b-[<id>]', session_id: `s${k}-[<id>]`, ts: clientTimestamp(us + 60e6) }
+    ]).flat())
+    const put = { url: `${ours.base}/put_events`, method: 'POST', body, idReplacement: true, headers: { 'content-type': 'application/json' } }
+    await ctx.httpLoad({ ...hello, duration: 1 })
+    await ctx.httpLoadOk('POST /put_events', { ...put, duration: 1 })
+    out.push(figure({
+      figure: 'POST /put_events, 10 new events (Redis store, 1M stored)',
       unit: 'req/s',
-      ours: r.rps,
-      baseline: bare.rps,
       baselineName: 'bare Fastify hello',
-      ratio: ratioOf(r.rps, bare.rps),
-      p50: r.p50,
-      p99: r.p99,
-      target: 'p99 ≤ 10 ms (original: p90 < 500 ms)',
-      ...(note ? { note } : {})
-    })
-    return [
-      { figure: 'sessions: preload 1,000,000 events through the Redis store (Lua, 200 events/call)', unit: 'events/s', ours: 1e6 / loadSeconds },
-      row('POST /put_events, 10 new events per request (Redis, 1M events stored)', put, `${Math.round(put.rps * 10)} events/s`),
-      row('GET /end_players_events/:player_id, random of 50,000 players', completed),
-      row('GET /start_players_events/100 (20 countries, 100 per country)', window)
-    ]
+      target: target('≥ 0.4 of bare'),
+      ...await interleave(ctx.rounds,
+        async () => httpSample(await ctx.httpLoadOk('bare', hello)),
+        async () => httpSample(await ctx.httpLoadOk('POST /put_events', put)))
+    }))
+
+    // a random player's completed sessions: paths from a list, so both loads go through bench/procs/http-load.ts
+    const playersFile = ctx.tmp('players.txt')
+    const shuffled = players.map((p, i) => players[(i * 7919) % players.length] ?? p)
+    await writeFile(playersFile, shuffled.map(p => `/end_players_events/${encodeURIComponent(p)}`).join('\n'))
+    const rootFile = ctx.tmp('root.txt')
+    await writeFile(rootFile, '/\n')
+    const completed = { url: ours.base, pathsFile: playersFile }
+    const helloList = { url: bare.base, pathsFile: rootFile }
+    await ctx.httpLoadOk('GET /end_players_events', { ...completed, duration: 1 })
+    out.push(figure({
+      figure: 'GET /end_players_events/:id (random of 50,000 players)',
+      unit: 'req/s',
+      baselineName: 'bare Fastify hello',
+      target: target('≥ 0.5 of bare'),
+      ...await interleave(ctx.rounds,
+        async () => httpSample(await ctx.httpLoadOk('bare', helloList)),
+        async () => httpSample(await ctx.httpLoadOk('GET /end_players_events', completed)))
+    }))
+
+    // the 100-hour window, against a bare route answering a JSON body of the same size
+    const windowUrl = `${ours.base}/start_players_events/100`
+    const answer = await (await fetch(windowUrl)).text()
+    const bodyFile = ctx.tmp('window.json')
+    await writeFile(bodyFile, answer)
+    bareBody = await startBareHttp(bodyFile)
+    const sameSize = { url: `${bareBody.base}/body` }
+    const size = (await (await fetch(sameSize.url)).text()).length
+    await ctx.httpLoad({ ...sameSize, duration: 1 })
+    await ctx.httpLoadOk('GET /start_players_events/100', { url: windowUrl, duration: 1 })
+    out.push(figure({
+      figure: 'GET /start_players_events/100 (1M stored)',
+      unit: 'req/s',
+      baselineName: `bare Fastify, same-size JSON body (${answer.length.toLocaleString('en-US')} bytes ours, ${size.toLocaleString('en-US')} bare)`,
+      target: target('≥ 0.5 of bare same-size body'),
+      ...await interleave(ctx.rounds,
+        async () => httpSample(await ctx.httpLoadOk('bare body', sameSize)),
+        async () => httpSample(await ctx.httpLoadOk('GET /start_players_events/100', { url: windowUrl })))
+    }))
+    out.push({ figure: 'sessions: seed 1,000,000 events through the Redis store script (not a target)', unit: 'events/s', ours: Math.round(1e6 / seedSeconds) })
+    return out
   } finally {
-    await close()
+    await bareBody?.stop()
+    await ours.stop()
+    await bare.stop()
   }
 }

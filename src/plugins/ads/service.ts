@@ -1,10 +1,10 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
 import type { Clock } from '../../clock.js'
 import { ForbiddenError, InvalidArgumentError, NotFoundError } from '../../errors.js'
 import type { AdCounts, AdsStore } from './redis-store.js'
-import { acceptUpstreamVast, builtinVast, NO_FILL_VAST, type BuiltinAd } from './vast.js'
+import { acceptUpstreamVast, builtinVastTemplate, NO_FILL_VAST, type BuiltinAd } from './vast.js'
 
 // Ad requests, impressions and their statistics, per username and per SDK version.
 //
@@ -114,11 +114,14 @@ export function createAds ({ store, clock, config, secret, log, onUpstream }: Ad
     height: config.ADS_MEDIA_HEIGHT,
     durationSec: config.ADS_AD_DURATION_S
   }
+  const renderBuiltin = builtinVastTemplate(builtin)
   const publicBase = config.PUBLIC_BASE_URL?.replace(/\/+$/, '')
+  // imported once, not on every signature
+  const key = createSecretKey(Buffer.from(secret, 'utf8'))
 
   const sign = (p: AdParams, adServingId: string, ts: number) =>
     // Values never contain control characters (validated), so newline-joining is unambiguous.
-    createHmac('sha256', secret)
+    createHmac('sha256', key)
       .update([p.sdk_version, p.session_id, p.platform, p.username, p.country_code, adServingId, ts].join('\n'))
       .digest('base64url')
 
@@ -196,7 +199,7 @@ export function createAds ({ store, clock, config, secret, log, onUpstream }: Ad
       let xml = await upstreamAd(impression)
       if (xml !== undefined) source = 'upstream'
       else if (config.ADS_BUILTIN_AD) {
-        xml = builtinVast(builtin, adServingId, impression)
+        xml = renderBuiltin(adServingId, impression)
         source = 'builtin'
       }
       await store.countAdRequest(p.username, p.sdk_version, xml === undefined)

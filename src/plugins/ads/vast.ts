@@ -33,14 +33,23 @@ export function impressionElement (impressionUrl: string): string {
 
 /** The built-in VAST 4.2 InLine ad: one linear creative with one progressive media file. */
 export function builtinVast (ad: BuiltinAd, adServingId: string, impressionUrl: string): string {
-  const id = escapeXml(adServingId)
-  return `<?xml version="1.0" encoding="UTF-8"?>
+  return builtinVastTemplate(ad)(adServingId, impressionUrl)
+}
+
+/**
+ * The built-in ad rendered once: everything but the ad serving id and the Impression URL is escaped and joined
+ * here, so serving it is one string concatenation (GET /ad's hot path).
+ */
+export function builtinVastTemplate (ad: BuiltinAd): (adServingId: string, impressionUrl: string) => string {
+  const head = `<?xml version="1.0" encoding="UTF-8"?>
 <VAST version="4.2" xmlns="http://www.iab.com/VAST">
   <Ad id="playfield-house-ad">
     <InLine>
       <AdSystem>${escapeXml(ad.adSystem)}</AdSystem>
-      ${impressionElement(impressionUrl)}
-      <AdServingId>${id}</AdServingId>
+      `
+  const middle = `
+      <AdServingId>`
+  const tail = `</AdServingId>
       <AdTitle>${escapeXml(ad.adTitle)}</AdTitle>
       <Creatives>
         <Creative id="playfield-house-creative" sequence="1">
@@ -57,8 +66,9 @@ export function builtinVast (ad: BuiltinAd, adServingId: string, impressionUrl: 
   </Ad>
 </VAST>
 `
+  return (adServingId, impressionUrl) =>
+    head + impressionElement(impressionUrl) + middle + escapeXml(adServingId) + tail
 }
-
 // Entities stay unexpanded: the document is only inspected, and expansion is where XML bombs live.
 const parser = new XMLParser({
   ignoreAttributes: false, ignoreDeclaration: true, ignorePiTags: true, processEntities: false

@@ -35,12 +35,14 @@ export default fp(async function metricsPlugin (app, { enabled }: { enabled: boo
   app.decorate('metrics', metrics)
   if (!enabled) return
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Synchronous (no promise per request): this hook runs on every response.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the raw URL, keeps label cardinality bounded.
     const route = request.routeOptions.url ?? 'unmatched'
     const labels = { method: request.method, route, status: String(reply.statusCode) }
     metrics.httpRequests.inc(labels)
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000)
+    done()
   })
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

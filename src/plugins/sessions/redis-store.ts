@@ -149,12 +149,16 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
 
   async function completed (playerId: string, limit: number, nowMs: number): Promise<CompletedSession[]> {
     const key = doneKey(playerId)
-    await redis.zremrangebyscore(key, '-inf', `(${(nowMs - RETENTION_MS) * 1000}`)
     const out: CompletedSession[] = []
     const dead: string[] = []
     const page = limit + 8
+    // The trim and the first page go out together (one key, one connection, in order): one round trip, not two.
+    const [, firstIds] = await Promise.all([
+      redis.zremrangebyscore(key, '-inf', `(${(nowMs - RETENTION_MS) * 1000}`),
+      redis.zrevrange(key, 0, page - 1)
+    ])
     for (let offset = 0; out.length < limit; offset += page) {
-      const ids = await redis.zrevrange(key, offset, offset + page - 1)
+      const ids = offset === 0 ? firstIds : await redis.zrevrange(key, offset, offset + page - 1)
       if (ids.length === 0) break
       const rows = await perKey<Array<string | null>>(redis, ids.map(sessionKey), (pipeline, k) => {
         pipeline.hmget(k, 'p', 'c', 's', 'e')
