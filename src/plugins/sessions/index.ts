@@ -15,7 +15,7 @@ export default fp(async function sessionsPlugin (app) {
     // Loaded only with Cassandra configured: the driver is a noticeable part of start-up time and memory.
     const { createCassandraStore, migrations } = await import('./cassandra-store.js')
     await app.cassandra.migrate('sessions', migrations(app.cassandra))
-    store = createCassandraStore({ client: app.cassandra.client })
+    store = createCassandraStore({ client: app.cassandra.client, redis: app.redis })
     app.log.info({ store: 'cassandra', keyspace: app.cassandra.keyspace }, 'sessions store ready')
   } else {
     store = createRedisStore({ redis: app.redis })
