@@ -101,8 +101,14 @@ export const configSpec = {
   SHUTDOWN_DRAIN_MS: int(500, 0, 60000),
   HEALTH_CHECK_INTERVAL_MS: int(1000, 50, 60000),
   BODY_LIMIT_BYTES: int(1048576, 1024, 104857600),
-  // Load shedding: answer 503 while the event loop lags more than this (0 turns shedding off).
+  // Load shedding (@fastify/under-pressure): answer 503 + Retry-After while any threshold is exceeded; 0 turns that
+  // threshold off. /health/live is never shed; /health/ready answers 503 with the reason.
   MAX_EVENT_LOOP_DELAY_MS: int(1000, 0, 60000),
+  MAX_EVENT_LOOP_UTILIZATION: num(0, 0, 1),
+  MAX_HEAP_USED_MB: int(0, 0, 1048576),
+  MAX_RSS_MB: int(0, 0, 1048576),
+  PRESSURE_SAMPLE_INTERVAL_MS: int(1000, 10, 60000),
+  PRESSURE_RETRY_AFTER_S: int(5, 1, 3600),
 
   REDIS_URL: optional({ pattern: /^(rediss?:\/\/|unix:\/\/|\/)\S+$/, hint: 'a redis:// or rediss:// URL (or a unix socket path)' }),
   // A Redis Cluster: every connection (commands, scripts, BullMQ) becomes a cluster client; no embedded server.

@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver'
 import type { Cassandra, Migration } from '../../plugins/infra/cassandra.js'
+import type { RedisClient } from '../../plugins/infra/lua.js'
 import { UnavailableError } from '../../errors.js'
 import {
   REJECT, HOUR_US, RETENTION_MS, expiryMs, hourOf,
@@ -10,10 +11,9 @@ import {
 // Cassandra layout. Times are bigint microseconds (the timestamp type keeps only milliseconds). Every row carries
 // its own TTL, computed from its event time, so nothing outlives 365 days after its ts.
 //
-//   sessions_events              (session_id, kind): the events as received, written only by a lightweight
-//                                transaction (INSERT … IF NOT EXISTS): the claim that makes an event idempotent
-//                                even under concurrency — of any number of requests with one (session_id, kind)
-//                                exactly one is applied. Pairing reads it.
+//   sessions_events              (session_id, kind): the events as received; plain upserts, written only with the
+//                                values of the event that won its claim (below), so every writer writes the same
+//                                row. Pairing reads it.
 //   sessions_completed           partition player_id, clustered by end_us DESC: a player's newest completed
 //                                sessions are the head of one partition. TTL from the start (a session's earliest
 //                                event: once its start has expired the session is no longer complete).
@@ -24,6 +24,19 @@ import {
 //   sessions_start_countries     partition hour: which countries have starts in it (what to count).
 //
 // The CQL runs on Cassandra 2.1 as well as 4.x/5.x (no GROUP BY, PER PARTITION LIMIT, JSON, date or smallint).
+//
+// The claim (which of several requests with one (session_id, kind) is the accepted one) is a Redis SET NX, not a
+// Cassandra lightweight transaction (a Paxos round per event capped this store at ~1-2k events/s):
+//   sess:claim:{<session_id>}:<kind>   string, the winning event (JSON), expires after CLAIM_TTL_S. One key per
+//                                      command; the tag keeps a session's two claims on one Cluster node.
+// A request first reads the session from Cassandra: an event already stored is a duplicate (for as long as the
+// row lives, as before). Only a new event claims; the claim has to outlive the race between concurrent requests
+// (the read-then-write of one event, milliseconds), not the event. Of concurrent requests exactly one wins and
+// answers accepted, the others answer duplicate and write the winner's values (not theirs), so a winner that died
+// between its claim and its write is completed by the losers, and a client's re-send after a failed request
+// repairs what is missing. Trade-off, stated: a claim lost with Redis (an embedded Redis without AOF restarting,
+// a Cluster failover before replication) during that race lets two different copies both answer accepted
+// and write; the row keeps the last write. Nothing else depends on Redis being durable.
 
 export function migrations (db: Pick<Cassandra, 'compaction'>): Migration[] {
   const timeSeries = `compaction = ${db.compaction('time-series')}`
@@ -49,8 +62,9 @@ export function migrations (db: Pick<Cassandra, 'compaction'>): Migration[] {
 
 const CQL = {
   readSession: 'SELECT kind, player_id, country, ts_us FROM sessions_events WHERE session_id = ?',
-  claimEvent: 'INSERT INTO sessions_events (session_id, kind, player_id, country, ts_us) VALUES (?, ?, ?, ?, ?) ' +
-    'IF NOT EXISTS USING TTL ?',
+  readSessions: 'SELECT session_id, kind, player_id, country, ts_us FROM sessions_events WHERE session_id IN ?',
+  insertEvent: 'INSERT INTO sessions_events (session_id, kind, player_id, country, ts_us) VALUES (?, ?, ?, ?, ?) ' +
+    'USING TTL ?',
   insertCompleted: 'INSERT INTO sessions_completed (player_id, end_us, session_id, country, start_us) VALUES (?, ?, ?, ?, ?) USING TTL ?',
   insertStart: 'INSERT INTO sessions_starts_by_hour (hour, country, ts_us, session_id, player_id) VALUES (?, ?, ?, ?, ?) USING TTL ?',
   insertCountry: 'INSERT INTO sessions_start_countries (hour, country) VALUES (?, ?) USING TTL ?',
@@ -64,6 +78,12 @@ const CQL = {
 /** In-flight statements per request: enough to hide latency, few enough not to swamp the coordinator. */
 const CONCURRENCY = 16
 const HOURS_PER_IN = 100
+/** Sessions per read (a request holds at most 10 events; bulk loads read in such slices). */
+const SESSIONS_PER_IN = 50
+/** Rows per unlogged batch: a request's rows (10 events ≈ 40 rows, a few KB) in one or two round trips. */
+const ROWS_PER_BATCH = 50
+/** How long a claim outlives its request: far beyond the read-claim-write race it settles. */
+const CLAIM_TTL_S = 300
 
 // Server-side "can't serve now" answers (unavailable, overloaded, bootstrapping, read/write timeouts) are outages
 // for the caller, not bugs: 503. NoHostAvailable / OperationTimedOut are already mapped by src/errors.ts.
@@ -91,16 +111,30 @@ interface StoredEvent { kind: string, playerId: string, country: string | null, 
 
 const num = (v: unknown) => (typeof v === 'number' ? v : Number((v as { toString (): string }).toString()))
 
-export function createCassandraStore ({ client }: { client: cassandra.Client }): SessionStore {
-  // Reads and upserts of fixed values may run twice, so the driver may retry them on another node when their
-  // coordinator dies (consistency: CASSANDRA_CONSISTENCY, the client's default). The claim may not: retried after it
-  // had been applied it would come back "not applied" and skip the derived rows, so its failure goes to the caller,
-  // whose resend takes the re-sent path below and repairs them.
+export function createCassandraStore ({ client, redis }: {
+  client: cassandra.Client
+  redis: RedisClient
+}): SessionStore {
+  // Every statement reads or upserts fixed values, so the driver may retry it on another node when its coordinator
+  // dies (consistency: CASSANDRA_CONSISTENCY, the client's default).
   const options = { prepare: true, isIdempotent: true }
-  const { localQuorum, serial } = cassandra.types.consistencies
-  // SERIAL rather than LOCAL_SERIAL: a claim must win across data centers too.
-  const claimOptions = { prepare: true, consistency: localQuorum, serialConsistency: serial, isIdempotent: false }
+  const { localQuorum } = cassandra.types.consistencies
+  // The event row and the pairing read overlap (quorum write, quorum read): of two halves written concurrently,
+  // whichever reads second sees the other.
+  const eventWrite = { prepare: true, consistency: localQuorum, isIdempotent: true }
   const pairingRead = { prepare: true, consistency: localQuorum, isIdempotent: true }
+
+  const claimKey = (sessionId: string, kind: string) => `sess:claim:{${sessionId}}:${kind}`
+  /** SET NX: undefined when this request won the claim, else the winner's event as stored in the claim. */
+  async function claim (sessionId: string, me: StoredEvent): Promise<StoredEvent | undefined> {
+    const key = claimKey(sessionId, me.kind)
+    const won = await redis.set(key, JSON.stringify(me), 'EX', CLAIM_TTL_S, 'NX')
+    if (won === 'OK') return undefined
+    const held = await redis.get(key)
+    // Expired in between (a claim older than CLAIM_TTL_S): the winner's row is in Cassandra by now.
+    if (held === null) return (await readSession(sessionId, pairingRead)).find(r => r.kind === me.kind) ?? me
+    return JSON.parse(held) as StoredEvent
+  }
 
   async function run<T> (fn: () => Promise<T>): Promise<T> {
     try {
@@ -141,60 +175,52 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
   const consistent = (start: StoredEvent, end: StoredEvent) => start.playerId === end.playerId && start.tsUs <= end.tsUs
 
   /**
-   * Everything derived from a claimed event: its start rows, and the completed row once both halves are known. Run
-   * after the claim and again for every re-sent event, so a request that failed between its claim and these
-   * writes is repaired by the client's retry.
+   * Everything derived from an event: its start rows, and the completed row once both halves are known. Written with
+   * the event and again for every re-sent event, so a request that failed half-way is repaired by the client's retry.
    */
-  async function writeDerived (sessionId: string, event: StoredEvent, other: StoredEvent | undefined, nowMs: number) {
+  function derivedRows (sessionId: string, event: StoredEvent, other: StoredEvent | undefined, nowMs: number) {
     const queries: Array<{ query: string, params: unknown[] }> = event.kind === 'start' ? startRows(sessionId, event, nowMs) : []
     if (other) {
       const [start, end] = event.kind === 'start' ? [event, other] : [other, event]
       if (consistent(start, end)) queries.push(completedRow(start, end, sessionId, nowMs))
     }
-    if (queries.length === 1) await client.execute(queries[0]!.query, queries[0]!.params, options)
-    // A small logged batch: the rows land together or not at all (never a large multi-event batch).
-    else if (queries.length > 1) await client.batch(queries, { ...options, logged: true })
+    return queries
   }
 
-  async function putOne (e: SessionEvent, nowMs: number): Promise<EventOutcome> {
-    const stored = await readSession(e.sessionId)
-    const other = stored.find(r => r.kind !== e.kind)
-    const mine = stored.find(r => r.kind === e.kind)
-    if (mine) {
-      // Re-sent: nothing new; the derived rows are rewritten from what is stored (same values, same expiry).
-      await writeDerived(e.sessionId, mine, other, nowMs)
-      return { status: 'duplicate' }
-    }
-    if (other && other.playerId !== e.playerId) return { status: 'rejected', message: REJECT.otherPlayer }
-    if (other && e.kind === 'start' && other.tsUs < e.tsUs) return { status: 'rejected', message: REJECT.startAfterEnd }
-    if (other && e.kind === 'end' && e.tsUs < other.tsUs) return { status: 'rejected', message: REJECT.endBeforeStart }
-
-    const me: StoredEvent = { kind: e.kind, playerId: e.playerId, country: e.country ?? null, tsUs: e.tsUs }
-    // The claim. Paxos serialises concurrent claims of one (session_id, kind): a request that loses has a duplicate,
-    // and the winner writes the derived rows (the loser too, see below). Quorum commit so that the read below
-    // (quorum) sees claims that won.
-    const claim = await client.execute(CQL.claimEvent,
-      [e.sessionId, e.kind, e.playerId, me.country, e.tsUs, ttlSeconds(expiryMs(e.tsUs), nowMs)], claimOptions)
-    if (!claim.wasApplied()) {
-      // Lost to another request, or to this event's own earlier attempt whose coordinator died mid-Paxos (this
-      // claim's Paxos round completed that proposal): then nobody wrote the derived rows yet, so the loser does, as
-      // a re-sent event would (same values).
-      const settled = await readSession(e.sessionId, pairingRead)
-      const won = settled.find(r => r.kind === e.kind)
-      if (won) await writeDerived(e.sessionId, won, settled.find(r => r.kind !== e.kind), nowMs)
-      return { status: 'duplicate' }
-    }
-
-    // The other half may have been claimed meanwhile by a concurrent request that did not see this one: both read
-    // after their own claim, so whichever claimed second sees the first and pairs the session (if both do, the
-    // completed row is written twice with the same values).
-    const late = other ?? (await readSession(e.sessionId, pairingRead)).find(r => r.kind !== e.kind)
-    await writeDerived(e.sessionId, me, late, nowMs)
-    return { status: 'accepted' }
+  /**
+   * Idempotent upserts in unlogged batches of at most ROWS_PER_BATCH (no batchlog: every row is an upsert of fixed
+   * values, and what a failed batch left out is rewritten by the client's re-send, which takes the duplicate path).
+   */
+  async function writeAll (queries: Array<{ query: string, params: unknown[] }>, opts: cassandra.QueryOptions) {
+    const chunks: Array<typeof queries> = []
+    for (let i = 0; i < queries.length; i += ROWS_PER_BATCH) chunks.push(queries.slice(i, i + ROWS_PER_BATCH))
+    await mapLimit(chunks, CONCURRENCY, async (chunk) => {
+      if (chunk.length === 1) await client.execute(chunk[0]!.query, chunk[0]!.params, opts)
+      else await client.batch(chunk, { ...opts, logged: false })
+    })
   }
 
+  /** The stored events of many sessions: one `IN` read per SESSIONS_PER_IN sessions, run side by side. */
+  async function readSessions (sessionIds: string[], opts: cassandra.QueryOptions) {
+    const out = new Map<string, StoredEvent[]>(sessionIds.map(id => [id, []]))
+    const chunks: string[][] = []
+    for (let i = 0; i < sessionIds.length; i += SESSIONS_PER_IN) chunks.push(sessionIds.slice(i, i + SESSIONS_PER_IN))
+    await mapLimit(chunks, CONCURRENCY, async (chunk) => {
+      const rs = await client.execute(CQL.readSessions, [chunk], opts)
+      for (const r of rs.rows) {
+        out.get(r.session_id)?.push({ kind: r.kind, playerId: r.player_id, country: r.country, tsUs: num(r.ts_us) })
+      }
+    })
+    return out
+  }
+
+  /**
+   * A request's events in four rounds, however many there are: (1) one read of their sessions; (2) per event, in
+   * request order per session, the checks against what is stored and, for a new event, its claim in Redis (claims
+   * of all sessions side by side); (3) one unlogged batch of every row to write, at LOCAL_QUORUM; (4) one pairing
+   * read of the sessions whose other half was not known, then one batch of the completed rows it makes possible.
+   */
   async function putEvents (events: SessionEvent[], nowMs: number): Promise<EventOutcome[]> {
-    // Events of one session run in order (start then end in one batch pair up); sessions run side by side.
     const bySession = new Map<string, number[]>()
     events.forEach((e, i) => {
       const list = bySession.get(e.sessionId)
@@ -202,9 +228,66 @@ export function createCassandraStore ({ client }: { client: cassandra.Client }):
       else bySession.set(e.sessionId, [i])
     })
     const out: EventOutcome[] = new Array(events.length)
-    await run(() => mapLimit([...bySession.values()], CONCURRENCY, async (indexes) => {
-      for (const i of indexes) out[i] = await putOne(events[i] as SessionEvent, nowMs)
-    }))
+    const rows: Array<{ query: string, params: unknown[] }> = []
+    const ownClaims: string[] = []
+    /** Sessions with a row written by this request whose other half is unknown: pair after the writes. */
+    const unpaired = new Map<string, StoredEvent>()
+
+    await run(async () => {
+      const sessions = await readSessions([...bySession.keys()], options)
+      await mapLimit([...bySession], CONCURRENCY, async ([sessionId, indexes]) => {
+        // What this session holds as this request goes: the stored rows, then the rows this request writes.
+        const held = sessions.get(sessionId) ?? []
+        for (const i of indexes) {
+          const e = events[i] as SessionEvent
+          const other = held.find(r => r.kind !== e.kind)
+          const mine = held.find(r => r.kind === e.kind)
+          if (mine) {
+            // Re-sent: nothing new; the derived rows are rewritten from what is stored (same values, same expiry).
+            rows.push(...derivedRows(sessionId, mine, other, nowMs))
+            out[i] = { status: 'duplicate' }
+            continue
+          }
+          if (other && other.playerId !== e.playerId) { out[i] = { status: 'rejected', message: REJECT.otherPlayer }; continue }
+          if (other && e.kind === 'start' && other.tsUs < e.tsUs) { out[i] = { status: 'rejected', message: REJECT.startAfterEnd }; continue }
+          if (other && e.kind === 'end' && e.tsUs < other.tsUs) { out[i] = { status: 'rejected', message: REJECT.endBeforeStart }; continue }
+
+          const me: StoredEvent = { kind: e.kind, playerId: e.playerId, country: e.country ?? null, tsUs: e.tsUs }
+          // The claim: of concurrent requests with this (session_id, kind) exactly one wins. Every request then
+          // writes the winner's values (idempotent upserts): the row and everything derived from it are the winner's.
+          const winner = await claim(sessionId, me)
+          if (!winner) ownClaims.push(claimKey(sessionId, e.kind))
+          const row = winner ?? me
+          held.push(row)
+          const ttl = ttlSeconds(expiryMs(row.tsUs), nowMs)
+          rows.push({ query: CQL.insertEvent, params: [sessionId, row.kind, row.playerId, row.country, row.tsUs, ttl] })
+          rows.push(...derivedRows(sessionId, row, other, nowMs))
+          if (other) unpaired.delete(sessionId)
+          else unpaired.set(sessionId, row)
+          out[i] = { status: winner ? 'duplicate' : 'accepted' }
+        }
+      })
+      try {
+        await writeAll(rows, eventWrite)
+      } catch (err) {
+        // Nothing may be stored: give back the claims this request won (ours until they expire), so the re-send is
+        // accepted; what did land is rewritten by that re-send with the same values.
+        await Promise.all(ownClaims.map(key => redis.del(key).catch(() => {})))
+        throw err
+      }
+      if (unpaired.size === 0) return
+      // The other half may have been written meanwhile by a concurrent request that did not see this one: both read
+      // after their own write, so whichever wrote second sees the first and pairs the session (if both do, the
+      // completed row is written twice with the same values).
+      const settled = await readSessions([...unpaired.keys()], pairingRead)
+      const completedRows = [...unpaired].flatMap(([sessionId, row]) => {
+        const late = settled.get(sessionId)?.find(r => r.kind !== row.kind)
+        if (!late) return []
+        const [start, end] = row.kind === 'start' ? [row, late] : [late, row]
+        return consistent(start, end) ? [completedRow(start, end, sessionId, nowMs)] : []
+      })
+      await writeAll(completedRows, options)
+    })
     return out
   }
 

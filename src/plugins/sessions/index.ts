@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin'
 import { createSessions, type Sessions } from './service.js'
 import { createRedisStore } from './redis-store.js'
-import { createCassandraStore, migrations } from './cassandra-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,8 +12,10 @@ declare module 'fastify' {
 export default fp(async function sessionsPlugin (app) {
   let store
   if (app.cassandra) {
+    // Loaded only with Cassandra configured: the driver is a noticeable part of start-up time and memory.
+    const { createCassandraStore, migrations } = await import('./cassandra-store.js')
     await app.cassandra.migrate('sessions', migrations(app.cassandra))
-    store = createCassandraStore({ client: app.cassandra.client })
+    store = createCassandraStore({ client: app.cassandra.client, redis: app.redis })
     app.log.info({ store: 'cassandra', keyspace: app.cassandra.keyspace }, 'sessions store ready')
   } else {
     store = createRedisStore({ redis: app.redis })
