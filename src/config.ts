@@ -176,6 +176,12 @@ export const configSpec = {
   USERS_LOCK_DURATION_MS: int(30000, 500, 600000),
   USERS_RETRY_BACKOFF_MS: int(1000, 10, 600000),
 
+  // categories: the caps of one category tree (everything under one root, attached subtrees included), and the
+  // page size of a read's lists (the default and the most a caller may ask for with ?limit=)
+  CATEGORIES_MAX_NODES: int(10000, 1, 100000),
+  CATEGORIES_MAX_DEPTH: int(32, 1, 64),
+  CATEGORIES_PAGE_MAX: int(1000, 1, 10000),
+
   // shapes
   SHAPES_SIGNATURE: str(DEFAULT_SHAPES_SIGNATURE),
   SHAPES_CHAOS_FAILURE_RATE: num(0, 0, 1),
