@@ -113,6 +113,9 @@ export const configSpec = {
   REDIS_TLS: bool(false),
   REDIS_DATA_DIR: str('./data/redis'),
   REDIS_SERVER_BIN: str('redis-server'),
+  // The embedded redis-server's memory cap (redis-server syntax: 256mb, 1gb; 0 = no cap). Its policy is noeviction:
+  // at the cap writes are refused (503), nothing the service stored is ever dropped.
+  REDIS_MAXMEMORY: str('256mb', { pattern: /^\d+(b|kb|mb|gb)?$/i, hint: 'a size such as 256mb or 1gb (0 for no cap)' }),
 
   CASSANDRA_CONTACT_POINTS: optional({ pattern: /^[^,\s]+(,[^,\s]+)*$/, hint: 'comma-separated host[:port] list' }),
   CASSANDRA_LOCAL_DC: str('datacenter1'),
@@ -157,6 +160,10 @@ export const configSpec = {
   ADS_SIGNING_SECRET: optional({ pattern: /^.{16,}$/, hint: 'at least 16 characters' }),
   PUBLIC_BASE_URL: optional({ pattern: URL_PATTERN, hint: 'the URL clients reach this service at, e.g. https://ads.example.com' }),
   ADS_IMPRESSION_TTL_S: int(86400, 60, 2592000),
+  // A username's / SDK version's counters expire this long after their last count (30 days by default).
+  ADS_COUNTER_TTL_S: int(2592000, 3600, 31536000),
+  // Per client address and RATE_LIMIT_WINDOW_MS, each of GET /ad and GET /impression (0: no limit).
+  ADS_RATE_LIMIT_MAX: int(600, 0, 1000000),
   ADS_BUILTIN_AD: bool(true),
   ADS_AD_SYSTEM: str('playfield'),
   ADS_AD_TITLE: str('playfield house ad'),
