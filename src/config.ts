@@ -119,6 +119,9 @@ export const configSpec = {
   REDIS_TLS: bool(false),
   REDIS_DATA_DIR: str('./data/redis'),
   REDIS_SERVER_BIN: str('redis-server'),
+  // The embedded redis-server's memory cap (redis-server syntax: 256mb, 1gb; 0 = no cap). Its policy is noeviction:
+  // at the cap writes are refused (503), nothing the service stored is ever dropped.
+  REDIS_MAXMEMORY: str('256mb', { pattern: /^\d+(b|kb|mb|gb)?$/i, hint: 'a size such as 256mb or 1gb (0 for no cap)' }),
 
   CASSANDRA_CONTACT_POINTS: optional({ pattern: /^[^,\s]+(,[^,\s]+)*$/, hint: 'comma-separated host[:port] list' }),
   CASSANDRA_LOCAL_DC: str('datacenter1'),
@@ -163,6 +166,10 @@ export const configSpec = {
   ADS_SIGNING_SECRET: optional({ pattern: /^.{16,}$/, hint: 'at least 16 characters' }),
   PUBLIC_BASE_URL: optional({ pattern: URL_PATTERN, hint: 'the URL clients reach this service at, e.g. https://ads.example.com' }),
   ADS_IMPRESSION_TTL_S: int(86400, 60, 2592000),
+  // A username's / SDK version's counters expire this long after their last count (30 days by default).
+  ADS_COUNTER_TTL_S: int(2592000, 3600, 31536000),
+  // Per client address and RATE_LIMIT_WINDOW_MS, each of GET /ad and GET /impression (0: no limit).
+  ADS_RATE_LIMIT_MAX: int(600, 0, 1000000),
   ADS_BUILTIN_AD: bool(true),
   ADS_AD_SYSTEM: str('playfield'),
   ADS_AD_TITLE: str('playfield house ad'),
@@ -181,6 +188,12 @@ export const configSpec = {
   USERS_JOB_ATTEMPTS: int(5, 1, 100),
   USERS_LOCK_DURATION_MS: int(30000, 500, 600000),
   USERS_RETRY_BACKOFF_MS: int(1000, 10, 600000),
+
+  // categories: the caps of one category tree (everything under one root, attached subtrees included), and the
+  // page size of a read's lists (the default and the most a caller may ask for with ?limit=)
+  CATEGORIES_MAX_NODES: int(10000, 1, 100000),
+  CATEGORIES_MAX_DEPTH: int(32, 1, 64),
+  CATEGORIES_PAGE_MAX: int(1000, 1, 10000),
 
   // shapes
   SHAPES_SIGNATURE: str(DEFAULT_SHAPES_SIGNATURE),

@@ -11,6 +11,8 @@ import {
 // retry after backoff): each record is versioned by its job's id (BullMQ numbers jobs in the order they were
 // added, and a replayed dead letter keeps its id) and its place in the batch, so an older record never
 // overwrites a newer one of the same user.
+// Personal data stays in a job only while it is needed: a processed job's records are dropped (its counts stay);
+// a failed job (a dead letter) keeps them until an admin replays or removes it.
 
 export interface IngestDeps {
   upsertRecords (records: unknown[], version?: number): Promise<UsersIngestResult>
@@ -24,6 +26,9 @@ export function usersIngestProcessor (deps: IngestDeps) {
     // Retrying can't fix a payload of the wrong shape: straight to the dead letters.
     if (!Array.isArray(records)) throw new UnrecoverableError('payload has no records array')
     const result = await deps.upsertRecords(records, versionOf(job))
+    // The payload is personal data: once the batch is stored the job keeps only its counts. Should this worker die
+    // right here, the retry finds no records and stores nothing twice: the records are already in.
+    await job.updateData({ records: [] })
     await deps.ingestSettled()
     return result
   }

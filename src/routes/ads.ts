@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyRequest } from 'fastify'
 import { toHttpError } from '../errors.js'
 import { parseAdParams, parseSignedRef, parseStatisticsFilter, type Query } from '../plugins/ads/service.js'
 import { AdQuerySchema, AdsReplySchema, ImpressionQuerySchema, StatisticsQuerySchema, StatisticsReplySchema, VastSchema } from '../schemas/ads.js'
@@ -9,13 +9,19 @@ import { AdQuerySchema, AdsReplySchema, ImpressionQuerySchema, StatisticsQuerySc
 // route-level validator that accepts everything keeps Fastify's default 400 body out of the way.
 
 const acceptAll = () => (data: unknown) => ({ value: data })
-const errors = { 400: AdsReplySchema, 403: AdsReplySchema, 404: AdsReplySchema, 503: AdsReplySchema }
+const errors = {
+  400: AdsReplySchema, 403: AdsReplySchema, 404: AdsReplySchema, 429: AdsReplySchema, 503: AdsReplySchema
+}
 const FETCHED = { success: true, message: 'Successfully fetched' } as const
 
 const requestBase = (request: FastifyRequest) => `${request.protocol}://${request.host}`
 
 const adsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { ads } = app
+  const { ads, config } = app
+  // Anonymous and each counted in Redis: per client address, ADS_RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS per path.
+  const rateLimit: FastifyContextConfig = config.ADS_RATE_LIMIT_MAX > 0
+    ? { rateLimit: { max: config.ADS_RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } }
+    : {}
 
   app.setErrorHandler((err, request, reply) => {
     const { statusCode, body } = toHttpError(err)
@@ -31,6 +37,7 @@ const adsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: AdQuerySchema,
       response: { 200: { description: 'VAST 4.2 (an empty <VAST/> is a no-fill)', content: { 'application/xml': { schema: VastSchema } } }, ...errors }
     },
+    config: rateLimit,
     validatorCompiler: acceptAll
   }, async (request, reply) => {
     const params = parseAdParams(request.query as Query)
@@ -45,6 +52,7 @@ const adsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ImpressionQuerySchema,
       response: { 200: AdsReplySchema, ...errors }
     },
+    config: rateLimit,
     validatorCompiler: acceptAll
   }, async (request) => {
     const query = request.query as Query

@@ -8,19 +8,20 @@ import { requireAdmin, requireJwt } from './guards.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema }
 
-// Reads of stored users (JWT) and the export (admin). Records arrive over gRPC (Users service).
+// Stored users are personal data: reading them (list, one user) and the export need the admin role; the counters
+// of /users/stats hold none and need any account's JWT. Records arrive over gRPC (Users service).
 const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { users } = app
 
   app.get('/users', {
     schema: {
       tags: ['users'],
-      summary: 'Stored users in email order, a page at a time',
-      security: [{ bearerAuth: [] }],
+      summary: 'Stored users in email order, a page at a time (admin: personal data)',
+      security: [{ basicAuth: [] }, { bearerAuth: [] }],
       querystring: UserListQuerySchema,
       response: { 200: UserPageSchema, ...errors }
     },
-    preHandler: requireJwt
+    preHandler: requireAdmin
   }, async (request) => await users.list(request.query.cursor, request.query.limit))
 
   app.get('/users/stats', {
@@ -36,12 +37,12 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/users/:email', {
     schema: {
       tags: ['users'],
-      summary: 'One stored user by email (case-insensitive)',
-      security: [{ bearerAuth: [] }],
+      summary: 'One stored user by email, case-insensitive (admin: personal data)',
+      security: [{ basicAuth: [] }, { bearerAuth: [] }],
       params: UserParamsSchema,
       response: { 200: UserSchema, 404: ErrorSchema, ...errors }
     },
-    preHandler: requireJwt
+    preHandler: requireAdmin
   }, async (request) => await users.get(request.params.email))
 
   app.post('/users/export', {

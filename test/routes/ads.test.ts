@@ -76,13 +76,14 @@ t.test('without an ad to serve GET /ad answers an empty VAST and counts a no-fil
 t.test('GET /impression counts one impression per call for the username and the SDK version', async (t) => {
   const app = await build(t)
   const p = { ...base, username: 'imp-user', sdk_version: '3.0' }
+  // Plain impressions count for a username / SDK version that asked for an ad.
+  await app.inject(`/ad?${qs(p)}`)
+  await app.inject(`/ad?${qs(p)}`)
   for (let i = 0; i < 3; i++) {
     const res = await app.inject(`/impression?${qs(p)}`)
     t.equal(res.statusCode, 200)
     t.same(res.json(), { success: true, message: 'Successfully fetched' })
   }
-  await app.inject(`/ad?${qs(p)}`)
-  await app.inject(`/ad?${qs(p)}`)
   t.same(await stats(app, 'username=imp-user'),
     { status: 200, body: { success: true, 'imp-user': { impressions: 3, ad_requests: 2, fill_rate: 1.5 } } })
   t.same(await stats(app, 'sdk=3.0'),
@@ -101,16 +102,16 @@ t.test('a user named 1.0 and SDK version 1.0 are counted apart', async (t) => {
     { status: 200, body: { success: true, '1.0': { impressions: 0, ad_requests: 2, fill_rate: 0 } } })
 })
 
-t.test('partial data gives zeros: requests without impressions and impressions without requests', async (t) => {
+t.test('partial data gives zeros for requests without impressions; impressions without a request count nothing', async (t) => {
   const app = await build(t)
   await app.inject(`/ad?${qs({ ...base, username: 'only-requests', sdk_version: '4.0' })}`)
   await app.inject(`/impression?${qs({ ...base, username: 'only-impressions', sdk_version: '4.1' })}`)
   t.same(await stats(app, 'username=only-requests'),
     { status: 200, body: { success: true, 'only-requests': { impressions: 0, ad_requests: 1, fill_rate: 0 } } })
+  // A plain impression never creates counters (issue #17: anonymous callers must not grow Redis without bound).
   t.same(await stats(app, 'username=only-impressions'),
-    { status: 200, body: { success: true, 'only-impressions': { impressions: 1, ad_requests: 0, fill_rate: 0 } } })
-  t.same(await stats(app, 'sdk=4.1'),
-    { status: 200, body: { success: true, 4.1: { impressions: 1, ad_requests: 0, fill_rate: 0 } } })
+    { status: 404, body: { success: false, message: 'only-impressions not found' } })
+  t.same(await stats(app, 'sdk=4.1'), { status: 404, body: { success: false, message: '4.1 not found' } })
 })
 
 t.test('GET /statistics uses whichever of username and sdk comes first in the query string', async (t) => {

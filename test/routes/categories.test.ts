@@ -49,8 +49,13 @@ const PRE_ORDER = [
   'Category 1.2.2', 'Category 1.2.2.1', 'Category 1.2.2.2'
 ]
 
+/** Category writes need an account: a REST JWT of an ordinary (non-admin) player. */
+async function bearer (app: FastifyInstance) {
+  return { authorization: `Bearer ${(await app.auth.signJwt({ username: 'player', admin: false })).jwt}` }
+}
+
 async function post (app: FastifyInstance, payload: unknown, url = '/categories/') {
-  return await app.inject({ method: 'POST', url, payload: payload as object })
+  return await app.inject({ method: 'POST', url, headers: await bearer(app), payload: payload as object })
 }
 
 async function withFixture (t: Test) {
@@ -208,7 +213,7 @@ t.test('invalid formats answer 400 naming the problem', async (t) => {
     t.equal(res.statusCode, 400, JSON.stringify(payload).slice(0, 80))
     t.equal(res.json().message, message, JSON.stringify(payload).slice(0, 80))
   }
-  const notJson = await app.inject({ method: 'POST', url: '/categories/', headers: { 'content-type': 'application/json' }, payload: '{"name":' })
+  const notJson = await app.inject({ method: 'POST', url: '/categories/', headers: { 'content-type': 'application/json', ...await bearer(app) }, payload: '{"name":' })
   t.equal(notJson.statusCode, 400)
   t.equal((await app.inject('/categories/1/')).statusCode, 404)
 })
@@ -239,12 +244,12 @@ t.test('a body nested thousands of levels deep is refused with 400, not a crash'
   const app = await fresh(t)
   let payload = '{"name":"bottom"}'
   for (let i = 0; i < 5000; i++) payload = `{"name":"n${i}","children":[${payload}]}`
-  const res = await app.inject({ method: 'POST', url: '/categories/', headers: { 'content-type': 'application/json' }, payload })
+  const res = await app.inject({ method: 'POST', url: '/categories/', headers: { 'content-type': 'application/json', ...await bearer(app) }, payload })
   t.equal(res.statusCode, 400)
   t.match(res.json().message, /nested 33 levels deep/)
 })
 
-t.test('10,000 categories are created in one request and read back in pre-order', async (t) => {
+t.test('10,000 categories are created in one request and read back in pre-order, page by page', async (t) => {
   const app = await fresh(t)
   // 1 root, 99 branches of 100 nodes each (a branch and its 99 leaves): 1 + 99 * 101 = 10,000.
   const payload = {
@@ -258,11 +263,23 @@ t.test('10,000 categories are created in one request and read back in pre-order'
   const res = await post(app, payload)
   t.equal(res.statusCode, 201)
   t.same(res.json(), { id: 1, count: 10_000 })
+  // Descendants come in pages of at most 1,000 (the default CATEGORIES_PAGE_MAX), next_cursor continuing.
   const root = (await app.inject('/categories/1/')).json()
-  t.equal(root.children.length, 9_999)
+  t.equal(root.children.length, 1_000)
+  t.equal(root.next_cursor, 1_001)
+  const all: Ref[] = []
+  let cursor: number | undefined
+  let pages = 0
+  do {
+    const page = (await app.inject(`/categories/1/${cursor ? `?cursor=${cursor}` : ''}`)).json()
+    all.push(...page.children)
+    cursor = page.next_cursor
+    pages++
+  } while (cursor !== undefined)
+  t.equal(pages, 10)
   // Compared as one string: a failing deep diff of 10,000 entries would take tap minutes to print.
   const expected = Array.from({ length: 9_999 }, (_, i) => i + 2)
-  t.equal(ids(root.children).join(','), expected.join(','))
+  t.equal(ids(all).join(','), expected.join(','))
   t.equal(root.direct_children.length, 99)
   const leaf = (await app.inject('/categories/10000/')).json()
   t.same(leaf, {
@@ -360,12 +377,13 @@ t.test('every key the domain writes starts with cat: and shares one hash tag, so
   await post(app, { name: 'Under 1.2.1', children: [{ name: 'Under 1.2.1 child' }], parent_id: 12 })
   const keys = await allKeys(app.redis)
   t.same(keys, ['cat:{tree}:children', 'cat:{tree}:name', 'cat:{tree}:names', 'cat:{tree}:parent', 'cat:{tree}:roots',
-    'cat:{tree}:seq'], 'no key per category: children are fields of one hash')
+    'cat:{tree}:seq', 'cat:{tree}:size'], 'no key per category: children are fields of one hash')
   t.same(new Set(keys.map(keySlot)).size, 1)
   const holders = await Promise.all(servers(app).map(async node => (await node.dbsize()) > 0))
   t.equal(holders.filter(Boolean).length, 1, 'the whole domain lies on one node')
   t.same(await app.redis.hget('cat:{tree}:children', '12'), '16')
   t.same(await app.redis.hget('cat:{tree}:children', '2'), '3,7')
+  t.same(await app.redis.hget('cat:{tree}:size', '1'), '17', 'the tree of root 1 counts its attached subtree')
 })
 
 t.test('random trees read back exactly as a reference model of the posted body says', async (t) => {

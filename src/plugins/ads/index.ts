@@ -24,7 +24,7 @@ export default fp(async function adsPlugin (app, { config }: { config: Config })
     registers: [app.metrics.registry]
   })
   app.decorate('ads', createAds({
-    store: createAdsStore(app.redis),
+    store: createAdsStore(app.redis, { counterTtlSec: config.ADS_COUNTER_TTL_S }),
     clock: app.clock,
     config,
     secret,

@@ -1,9 +1,11 @@
 import { defineScripts, type RedisClient } from '../infra/lua.js'
-import { IMPRESSION_ONCE, INCREMENT } from './scripts.js'
+import { IMPRESSION_ONCE, IMPRESSION_PLAIN, INCREMENT } from './scripts.js'
 
 // Keys: one hash tag per counter owner, a username or an SDK version, so owners spread over the masters:
-//   ads:{u:<username>}                     hash: ad_requests, impressions, no_fills of one username
-//   ads:{sdk:<version>}                    hash: the same counters of one SDK version
+//   ads:{u:<username>}                     hash: ad_requests, impressions, no_fills of one username, TTL
+//                                          ADS_COUNTER_TTL_S from its last count (created by an ad request or a
+//                                          signed impression of an ad we served, never by a plain impression)
+//   ads:{sdk:<version>}                    hash: the same counters of one SDK version, the same TTL
 //   ads:{u:<username>}:imp:<serving id>    string '1', TTL ADS_IMPRESSION_TTL_S: this signed impression was
 //   ads:{sdk:<version>}:imp:<serving id>   counted for the user / for the SDK version
 // `u:` and `sdk:` keep users and SDK versions apart, so user "1.0" never touches SDK "1.0". A username may hold
@@ -12,7 +14,7 @@ import { IMPRESSION_ONCE, INCREMENT } from './scripts.js'
 //
 // Multi-key operations: IMPRESSION_ONCE touches one owner's hash and marker (one tag, one slot). Nothing is atomic
 // across the two owners of a request, and nothing needs to be: a reader looks at one owner at a time.
-//   - ad request, plain impression: one HINCRBY (INCREMENT for an ad request with its no-fill) per owner; both
+//   - ad request, plain impression: INCREMENT (IMPRESSION_PLAIN) per owner, counter and TTL together; both
 //     owners' calls are sent at once (one round trip; on a cluster each goes to its owner's master). Measured on
 //     one Redis, an ioredis pipeline of the two costs the app more CPU than two plain calls, so there is none.
 //     Like any counter, a request that fails after an increment reached Redis and is then retried by its client
@@ -40,8 +42,10 @@ export function legacyKey (oldKey: string): string | undefined {
 
 export interface AdCounts { impressions: number, ad_requests: number, no_fills: number }
 
-export function createAdsStore (redis: RedisClient) {
-  const scripts = defineScripts(redis, 'ads', { increment: INCREMENT, impressionOnce: IMPRESSION_ONCE })
+export function createAdsStore (redis: RedisClient, { counterTtlSec }: { counterTtlSec: number }) {
+  const scripts = defineScripts(redis, 'ads', {
+    increment: INCREMENT, impressionPlain: IMPRESSION_PLAIN, impressionOnce: IMPRESSION_ONCE
+  })
 
   async function counts (key: string): Promise<AdCounts | undefined> {
     const [impressions, adRequests, noFills] = await redis.hmget(key, 'impressions', 'ad_requests', 'no_fills')
@@ -56,13 +60,14 @@ export function createAdsStore (redis: RedisClient) {
   return {
     async countAdRequest (username: string, sdkVersion: string, noFill: boolean): Promise<void> {
       const owners = [userKey(username), sdkKey(sdkVersion)]
-      await Promise.all(owners.map(key => noFill
-        ? scripts.increment([key], ['ad_requests', 'no_fills'])
-        : redis.hincrby(key, 'ad_requests', 1)))
+      const fields = noFill ? [counterTtlSec, 'ad_requests', 'no_fills'] : [counterTtlSec, 'ad_requests']
+      await Promise.all(owners.map(key => scripts.increment([key], fields)))
     },
 
+    /** A plain impression counts for each owner that has counters already (an ad request); it creates none. */
     async countImpression (username: string, sdkVersion: string): Promise<void> {
-      await Promise.all([userKey(username), sdkKey(sdkVersion)].map(key => redis.hincrby(key, 'impressions', 1)))
+      await Promise.all([userKey(username), sdkKey(sdkVersion)]
+        .map(key => scripts.impressionPlain([key], [counterTtlSec])))
     },
 
     /**
@@ -71,7 +76,7 @@ export function createAdsStore (redis: RedisClient) {
      */
     async countImpressionOnce (username: string, sdkVersion: string, adServingId: string, ttlSec: number) {
       const counted = await Promise.all([userKey(username), sdkKey(sdkVersion)]
-        .map(key => scripts.impressionOnce([key, impressionKey(key, adServingId)], [ttlSec])))
+        .map(key => scripts.impressionOnce([key, impressionKey(key, adServingId)], [ttlSec, counterTtlSec])))
       return counted.some(c => c === 1)
     },
 

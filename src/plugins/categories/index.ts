@@ -7,5 +7,11 @@ declare module 'fastify' {
 }
 
 export default fp(async function categoriesPlugin (app) {
-  app.decorate('categories', createCategories({ store: createCategoryStore(app.redis) }))
+  const { config } = app
+  app.decorate('categories', createCategories({
+    store: createCategoryStore(app.redis),
+    limits: {
+      maxNodes: config.CATEGORIES_MAX_NODES, maxDepth: config.CATEGORIES_MAX_DEPTH, pageMax: config.CATEGORIES_PAGE_MAX
+    }
+  }))
 }, { name: 'categories', dependencies: ['redis'] })

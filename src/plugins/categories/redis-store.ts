@@ -10,12 +10,13 @@ import type { FlatNode } from './tree.js'
 //   cat:{tree}:parent         hash    id → parent id (0 for a root category)
 //   cat:{tree}:children       hash    id → its direct children's ids in creation order, joined by ','
 //   cat:{tree}:roots          list    root category ids, in creation order
+//   cat:{tree}:size           hash    root id → categories in its tree (attached subtrees included), for the cap
 // Hash tag: {tree}, one for the whole domain, so all categories live in one Redis Cluster slot (one master). That
 // is deliberate: ids are global and a tree can be attached under any existing category, so creating one checks
 // names against every category and links into any parent, and reading one walks ancestors and descendants across
 // trees — there is no narrower unit. Category volume is low (admin-made catalogues, thousands, not millions of
 // writes), so one slot is no bottleneck.
-// Multi-key operations: both scripts, create and read, touch the six keys above, all named in KEYS. A parent's
+// Multi-key operations: both scripts, create and read, touch the seven keys above, all named in KEYS. A parent's
 // children are a field of one hash rather than a list per parent: a script can't know every parent's key before
 // it walks the tree, and a script must not make up key names (Redis Cluster only tolerates that for keys of the
 // same slot). The price: adding children to a parent rewrites its field, O(its children) — roots, the one widely
@@ -23,7 +24,7 @@ import type { FlatNode } from './tree.js'
 // Before this layout each parent had a list, cat:{tree}:children:<id>; migrateLegacy moves those into the hash.
 const P = 'cat:{tree}:'
 const CHILDREN = `${P}children`
-const KEYS = [`${P}seq`, `${P}names`, `${P}name`, `${P}parent`, `${P}roots`, CHILDREN]
+const KEYS = [`${P}seq`, `${P}names`, `${P}name`, `${P}parent`, `${P}roots`, CHILDREN, `${P}size`]
 const LEGACY_CHILDREN = `${P}children:`
 
 /**
@@ -59,12 +60,18 @@ export interface StoredCategory {
   directChildren: StoredRef[]
   descendants: StoredRef[]
   siblings: StoredRef[]
+  /** The cursor of the next page of descendants, or undefined on the last page. */
+  next?: number
 }
 
 export type CreateOutcome =
   | { kind: 'ok', first: number }
   | { kind: 'no-parent' }
   | { kind: 'exists', name: string }
+  | { kind: 'too-deep', levels: number }
+  | { kind: 'too-big', count: number }
+
+export interface CreateLimits { maxNodes: number, maxDepth: number, depth: number }
 
 type Flat = string[]
 
@@ -77,28 +84,33 @@ function refs (flat: Flat): StoredRef[] {
 export function createCategoryStore (redis: RedisClient) {
   const scripts = defineScripts(redis, 'categories', { create: CREATE, read: READ })
   return {
-    async create (parentId: number, nodes: FlatNode[]): Promise<CreateOutcome> {
-      const args: Array<string | number> = [String(parentId)]
+    async create (parentId: number, nodes: FlatNode[], limits: CreateLimits): Promise<CreateOutcome> {
+      const args: Array<string | number> = [String(parentId), limits.maxNodes, limits.maxDepth, limits.depth]
       // Indexes become 1-based for the script; the root's parent (-1) becomes 0, "the parent id".
       for (const node of nodes) args.push(node.name, node.parent + 1)
       const res = await scripts.create(KEYS, args) as [string, (number | string)?]
       if (res[0] === 'ok') return { kind: 'ok', first: Number(res[1]) }
       if (res[0] === 'no-parent') return { kind: 'no-parent' }
+      if (res[0] === 'too-deep') return { kind: 'too-deep', levels: Number(res[1]) }
+      if (res[0] === 'too-big') return { kind: 'too-big', count: Number(res[1]) }
       return { kind: 'exists', name: String(res[1]) }
     },
 
-    async read (id: number): Promise<StoredCategory | undefined> {
-      const res = await scripts.read(KEYS, [String(id)]) as
-        [string, Flat, Flat, Flat, Flat] | null
+    /** A category and a page of its family; 'bad-cursor' when the cursor is no descendant of it. */
+    async read (id: number, limit: number, cursor = 0): Promise<StoredCategory | 'bad-cursor' | undefined> {
+      const res = await scripts.read(KEYS, [String(id), limit, String(cursor)]) as
+        [string, string, Flat, Flat, Flat, Flat, string] | null
       if (res === null) return undefined
-      const [name, ancestors, direct, descendants, siblings] = res
+      if (res[0] === 'bad-cursor') return 'bad-cursor'
+      const [, name, ancestors, direct, descendants, siblings, next] = res
       return {
         id,
         name,
         parents: refs(ancestors),
         directChildren: refs(direct),
         descendants: refs(descendants),
-        siblings: refs(siblings)
+        siblings: refs(siblings),
+        ...(next !== '0' ? { next: Number(next) } : {})
       }
     }
   }

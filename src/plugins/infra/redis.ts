@@ -69,7 +69,14 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   let embedded: RedisServerHandle | undefined
   let url = config.REDIS_URL
   if (!url && !config.REDIS_CLUSTER_NODES) {
-    embedded = await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true })
+    embedded = await startRedisServer({
+      bin: config.REDIS_SERVER_BIN,
+      dir: config.REDIS_DATA_DIR,
+      aof: true,
+      // Bounded, and never dropping what it was given to keep (BullMQ needs noeviction too): at the cap writes are
+      // refused with an OOM error, which callers get as 503.
+      extraArgs: ['--maxmemory', config.REDIS_MAXMEMORY, '--maxmemory-policy', 'noeviction']
+    })
     url = embedded.url
     log.info({ port: embedded.port, dir: embedded.dir, pid: embedded.pid }, 'started embedded redis-server (set REDIS_URL to use your own)')
   }

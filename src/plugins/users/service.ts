@@ -232,7 +232,7 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
     /**
      * Writes every user to USERS_EXPORT_PATH as one JSON array in email order: the set of users is the index as
      * copied at the start (one copy per shard, all in one round), each record as read page by page; temp file,
-     * fsync, rename, so readers see either the previous complete file or the new complete file.
+     * fsync, rename, so readers see either the previous complete file or the new complete file. Mode 0600.
      */
     async exportAll (id: string): Promise<UsersExportResult> {
       const started = Date.now()
@@ -240,10 +240,13 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
       await mkdir(dirname(path), { recursive: true })
       const snap = await store.snapshot(id)
       const tmp = `${path}.${process.pid}.${id}.tmp`
-      const fh = await open(tmp, 'w')
+      // Personal data: readable by the service's own user only (0600), whatever the umask; a temp file left by a
+      // crash is truncated and narrowed the same way.
+      const fh = await open(tmp, 'w', 0o600)
       let count = 0
       let bytes = 0
       try {
+        await fh.chmod(0o600)
         let buf = '['
         for await (const page of store.pages(snap, EXPORT_PAGE)) {
           for (const v of page.values) {
