@@ -113,6 +113,9 @@ export const configSpec = {
   REDIS_TLS: bool(false),
   REDIS_DATA_DIR: str('./data/redis'),
   REDIS_SERVER_BIN: str('redis-server'),
+  // Every command of the shared connections fails after this long (503 / UNAVAILABLE) instead of hanging on a
+  // stalled Redis. BullMQ workers' blocking connections are exempt (their commands block on purpose).
+  REDIS_COMMAND_TIMEOUT_MS: int(2000, 50, 600000),
 
   CASSANDRA_CONTACT_POINTS: optional({ pattern: /^[^,\s]+(,[^,\s]+)*$/, hint: 'comma-separated host[:port] list' }),
   CASSANDRA_LOCAL_DC: str('datacenter1'),
@@ -126,6 +129,8 @@ export const configSpec = {
   // LOCAL_QUORUM with several data centres): a quorum write plus a quorum read always overlap, so every acknowledged
   // event is read back even while one node is down. Lightweight transactions keep their own SERIAL consistency.
   CASSANDRA_CONSISTENCY: oneOf('LOCAL_ONE', CASSANDRA_CONSISTENCIES),
+  // The driver's per-request read timeout (socketOptions.readTimeout); schema changes get a longer one.
+  CASSANDRA_READ_TIMEOUT_MS: int(5000, 100, 600000),
   CASSANDRA_USERNAME: optional(),
   CASSANDRA_PASSWORD: optional(),
 

@@ -62,7 +62,9 @@ export class UnavailableError extends PlayfieldError {
 // Errors from the storage clients that mean "dependency down", not "bug": surfaced as 503 / UNAVAILABLE.
 const UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'NoHostAvailableError', 'OperationTimedOutError'])
 const UNAVAILABLE_MESSAGES = [
-  /Connection is closed/, /Stream isn't writeable/, /ECONNREFUSED/, /Reached the max retries/
+  /Connection is closed/, /Stream isn't writeable/, /ECONNREFUSED/, /Reached the max retries/,
+  // ioredis' commandTimeout: Redis stalled (stopped, partitioned, blocked by a long script)
+  /^Command timed out$/
 ]
 
 function asPlayfieldError (err: unknown): PlayfieldError | undefined {

@@ -91,7 +91,10 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
     }))
   }
 
-  const redis = connect()
+  // The shared client and every connection asked for without overrides time out their commands. BullMQ workers
+  // pass `commandTimeout: undefined`: their blocking reads (BZPOPMIN…) wait on purpose and must not time out.
+  const timeouts: RedisOptions = { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS }
+  const redis = connect(timeouts)
   try {
     await redis.connect()
     await redis.ping()
@@ -105,7 +108,7 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   }
 
   app.decorate<RedisClient>('redis', redis)
-  app.decorate('redisConnection', (overrides?: RedisOptions) => connect({ lazyConnect: false, ...overrides }))
+  app.decorate('redisConnection', (overrides?: RedisOptions) => connect({ lazyConnect: false, ...timeouts, ...overrides }))
   app.decorate('redisSettled', async (ms: number) => {
     const until = Date.now() + ms
     const between = () => made.some(c => ['close', 'reconnecting', 'connecting', 'connect'].includes(c.status))
