@@ -154,6 +154,21 @@ export const configSpec = {
   ADMIN_USER: optional({ pattern: /^[A-Za-z0-9_.@-]{1,64}$/, hint: '1-64 of A-Z a-z 0-9 _ . @ -' }),
   ADMIN_PASSWORD: optional({ pattern: /^.{8,}$/, hint: 'at least 8 characters' }),
   TOKEN_BYTES: int(7, 7, 64),
+  // gRPC tokens (AuthenticateUser, POST /tokens) expire this long after they were issued.
+  TOKEN_TTL_S: int(86400, 1, 31536000),
+  // Login limits, on every login path of both doors (see SECURITY.md). All counted in Redis, per window:
+  LOGIN_WINDOW_MS: int(900000, 1000, 86400000),
+  // failed logins for one account from one address (past it: that address is refused for that account)
+  LOGIN_MAX_FAILURES_PER_CLIENT: int(10, 1, 1000000),
+  // failed logins from one address over all accounts (password spraying)
+  LOGIN_MAX_FAILURES_PER_IP: int(50, 1, 1000000),
+  // failed logins for one account from anywhere; past it only addresses trusted for the account may try
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: int(100, 1, 1000000),
+  // how long a correct login makes its address trusted for the account
+  LOGIN_TRUST_MS: int(2592000000, 60000, 31536000000),
+  // password hashes (scrypt) computed at once, and callers that may wait for one; more get 503 / RESOURCE_EXHAUSTED
+  SCRYPT_MAX_CONCURRENT: int(2, 1, 64),
+  SCRYPT_MAX_WAITING: int(32, 0, 100000),
   LEADERBOARD_MAINTENANCE_CRON: str('0 3 * * *', { pattern: CRON_PATTERN, hint: 'a 5- or 6-field cron expression' }),
 
   // ads

@@ -53,6 +53,13 @@ export class RateLimitedError extends PlayfieldError {
   }
 }
 
+/** The process is at its limit for some costly work (e.g. password hashing): retry shortly. */
+export class OverloadedError extends PlayfieldError {
+  constructor (message = 'too busy, try again shortly') {
+    super(message, 503, GrpcStatus.RESOURCE_EXHAUSTED, 'PLAYFIELD_OVERLOADED')
+  }
+}
+
 export class UnavailableError extends PlayfieldError {
   constructor (message = 'a backing service is unavailable, try again shortly') {
     super(message, 503, GrpcStatus.UNAVAILABLE, 'PLAYFIELD_UNAVAILABLE')
