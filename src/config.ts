@@ -122,6 +122,9 @@ export const configSpec = {
   // The embedded redis-server's memory cap (redis-server syntax: 256mb, 1gb; 0 = no cap). Its policy is noeviction:
   // at the cap writes are refused (503), nothing the service stored is ever dropped.
   REDIS_MAXMEMORY: str('256mb', { pattern: /^\d+(b|kb|mb|gb)?$/i, hint: 'a size such as 256mb or 1gb (0 for no cap)' }),
+  // Every command of the shared connections fails after this long (503 / UNAVAILABLE) instead of hanging on a
+  // stalled Redis. BullMQ workers' blocking connections are exempt (their commands block on purpose).
+  REDIS_COMMAND_TIMEOUT_MS: int(2000, 50, 600000),
 
   CASSANDRA_CONTACT_POINTS: optional({ pattern: /^[^,\s]+(,[^,\s]+)*$/, hint: 'comma-separated host[:port] list' }),
   CASSANDRA_LOCAL_DC: str('datacenter1'),
@@ -135,6 +138,8 @@ export const configSpec = {
   // LOCAL_QUORUM with several data centres): a quorum write plus a quorum read always overlap, so every acknowledged
   // event is read back even while one node is down. Lightweight transactions keep their own SERIAL consistency.
   CASSANDRA_CONSISTENCY: oneOf('LOCAL_ONE', CASSANDRA_CONSISTENCIES),
+  // The driver's per-request read timeout (socketOptions.readTimeout); schema changes get a longer one.
+  CASSANDRA_READ_TIMEOUT_MS: int(5000, 100, 600000),
   CASSANDRA_USERNAME: optional(),
   CASSANDRA_PASSWORD: optional(),
 
@@ -158,6 +163,21 @@ export const configSpec = {
   ADMIN_USER: optional({ pattern: /^[A-Za-z0-9_.@-]{1,64}$/, hint: '1-64 of A-Z a-z 0-9 _ . @ -' }),
   ADMIN_PASSWORD: optional({ pattern: /^.{8,}$/, hint: 'at least 8 characters' }),
   TOKEN_BYTES: int(7, 7, 64),
+  // gRPC tokens (AuthenticateUser, POST /tokens) expire this long after they were issued.
+  TOKEN_TTL_S: int(86400, 1, 31536000),
+  // Login limits, on every login path of both doors (see SECURITY.md). All counted in Redis, per window:
+  LOGIN_WINDOW_MS: int(900000, 1000, 86400000),
+  // failed logins for one account from one address (past it: that address is refused for that account)
+  LOGIN_MAX_FAILURES_PER_CLIENT: int(10, 1, 1000000),
+  // failed logins from one address over all accounts (password spraying)
+  LOGIN_MAX_FAILURES_PER_IP: int(50, 1, 1000000),
+  // failed logins for one account from anywhere; past it only addresses trusted for the account may try
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: int(100, 1, 1000000),
+  // how long a correct login makes its address trusted for the account
+  LOGIN_TRUST_MS: int(2592000000, 60000, 31536000000),
+  // password hashes (scrypt) computed at once, and callers that may wait for one; more get 503 / RESOURCE_EXHAUSTED
+  SCRYPT_MAX_CONCURRENT: int(2, 1, 64),
+  SCRYPT_MAX_WAITING: int(32, 0, 100000),
   LEADERBOARD_MAINTENANCE_CRON: str('0 3 * * *', { pattern: CRON_PATTERN, hint: 'a 5- or 6-field cron expression' }),
 
   // ads

@@ -53,6 +53,13 @@ export class RateLimitedError extends PlayfieldError {
   }
 }
 
+/** The process is at its limit for some costly work (e.g. password hashing): retry shortly. */
+export class OverloadedError extends PlayfieldError {
+  constructor (message = 'too busy, try again shortly') {
+    super(message, 503, GrpcStatus.RESOURCE_EXHAUSTED, 'PLAYFIELD_OVERLOADED')
+  }
+}
+
 export class UnavailableError extends PlayfieldError {
   constructor (message = 'a backing service is unavailable, try again shortly') {
     super(message, 503, GrpcStatus.UNAVAILABLE, 'PLAYFIELD_UNAVAILABLE')
@@ -64,7 +71,9 @@ const UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'NoHostAvailable
 const UNAVAILABLE_MESSAGES = [
   /Connection is closed/, /Stream isn't writeable/, /ECONNREFUSED/, /Reached the max retries/,
   // Redis at its maxmemory with noeviction refuses writes: full, not broken (reads keep working).
-  /OOM command not allowed/
+  /OOM command not allowed/,
+  // ioredis' commandTimeout: Redis stalled (stopped, partitioned, blocked by a long script)
+  /^Command timed out$/
 ]
 
 function asPlayfieldError (err: unknown): PlayfieldError | undefined {

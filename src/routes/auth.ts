@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { NotFoundError } from '../errors.js'
 import { ErrorSchema } from '../schemas/errors.js'
 import { AccountCreateSchema, JwtResponseSchema, RevokedSchema, TokenResponseSchema, TokenRevokeSchema } from '../schemas/auth.js'
-import { basicLogin, requireAdmin } from './guards.js'
+import { basicLogin, requireAdmin, requireJwt } from './guards.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema }
 
@@ -34,6 +34,23 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const principal = await basicLogin(request, reply)
     return reply.code(201).send({ token: await auth.issueToken(principal.username) })
+  })
+
+  app.post('/auth/revoke', {
+    schema: {
+      tags: ['auth'],
+      summary: "Revoke every REST JWT and gRPC token of the caller's own account (Bearer JWT or HTTP Basic)",
+      security: [{ bearerAuth: [] }, { basicAuth: [] }],
+      response: { 200: RevokedSchema, ...errors }
+    },
+    config: { rateLimit: { max: 20, timeWindow: 60_000 } }
+  }, async (request, reply) => {
+    const header = request.headers.authorization
+    const username = typeof header === 'string' && /^Basic\s/i.test(header)
+      ? (await basicLogin(request, reply)).username
+      : (await requireJwt(request), request.user.sub)
+    // `revoked` counts gRPC tokens; every JWT of the account (this one too) is refused from now on as well.
+    return { revoked: await auth.revokeAllTokens(username) }
   })
 
   app.post('/tokens/revoke', {

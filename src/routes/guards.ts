@@ -2,7 +2,9 @@ import fp from 'fastify-plugin'
 import basicAuth from '@fastify/basic-auth'
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { ForbiddenError, UnauthenticatedError } from '../errors.js'
-import { BASIC_CHALLENGE, BEARER_CHALLENGE, bearerToken, type Principal } from '../plugins/accounts/service.js'
+import {
+  BASIC_CHALLENGE, BEARER_CHALLENGE, bearerToken, MAX_CREDENTIALS_LENGTH, type Principal
+} from '../plugins/accounts/service.js'
 
 // The REST door's credential checks: HTTP Basic (parsed by @fastify/basic-auth, checked by the accounts service
 // under its login limit) and REST JWTs. Routes use them as preHandlers or call them from a handler.
@@ -23,7 +25,34 @@ export default fp(async function guards (app) {
   })
 }, { name: 'guards', dependencies: ['accounts'] })
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * A browser keeps sending Basic credentials it once used, to any page's request to us: a state change authenticated
+ * by them is refused unless the browser says the request came from our own origin. Browsers send Sec-Fetch-Site
+ * (or at least Origin) on cross-site POSTs; scripts and CLIs send neither and are not affected.
+ */
+function crossSite (request: FastifyRequest): boolean {
+  if (SAFE_METHODS.has(request.method)) return false
+  const site = request.headers['sec-fetch-site']
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none'
+  const origin = request.headers.origin
+  if (typeof origin !== 'string') return false
+  try {
+    return new URL(origin).host !== request.host
+  } catch {
+    return true
+  }
+}
+
 async function basicPrincipal (request: FastifyRequest, reply: FastifyReply, malformed: string): Promise<Principal> {
+  // Capped before any parsing: decoding a huge header is the costly part, and no real credential is that long.
+  if ((request.headers.authorization?.length ?? 0) > MAX_CREDENTIALS_LENGTH + 32) {
+    throw new UnauthenticatedError(`Authorization header longer than ${MAX_CREDENTIALS_LENGTH + 32} characters`, BASIC_CHALLENGE)
+  }
+  if (crossSite(request)) {
+    throw new ForbiddenError('cross-site request with Basic credentials refused: send it from this origin, or use a Bearer token')
+  }
   const check = request.server.basicAuth as onRequestHookHandler
   await new Promise<void>((resolve, reject) => {
     check.call(request.server, request, reply, (err?: Error) => { if (err) reject(err); else resolve() })
@@ -32,7 +61,7 @@ async function basicPrincipal (request: FastifyRequest, reply: FastifyReply, mal
   parsed.delete(request)
   // The plugin accepts an empty user-id; an account name never is one, and it costs no login attempt.
   if (!credentials?.username) throw new UnauthenticatedError(NOT_BASE64, BASIC_CHALLENGE)
-  return await request.server.auth.authenticate(credentials.username, credentials.password)
+  return await request.server.auth.authenticate(credentials.username, credentials.password, request.ip)
 }
 
 /** The principal of the request's HTTP Basic credentials (POST /auth, POST /tokens); 401/429 otherwise. */
@@ -53,6 +82,9 @@ export async function requireJwt (request: FastifyRequest): Promise<void> {
     // Expired, tampered, alg=none or signed with another secret: all the same 401 to the client.
     throw new UnauthenticatedError('invalid or expired token', BEARER_CHALLENGE)
   }
+  if (!(await request.server.auth.jwtCurrent(request.user.sub, request.user.ep))) {
+    throw new UnauthenticatedError('token revoked', BEARER_CHALLENGE)
+  }
 }
 
 /** preHandler: admin by HTTP Basic credentials or by an admin JWT → request.user. */
@@ -61,7 +93,7 @@ export async function requireAdmin (request: FastifyRequest, reply: FastifyReply
   if (typeof header === 'string' && /^Basic\s/i.test(header)) {
     const principal = await basicPrincipal(request, reply, NOT_BASE64)
     if (!principal.admin) throw new ForbiddenError('admin only')
-    request.user = { sub: principal.username, admin: true }
+    request.user = { sub: principal.username, admin: true, ep: principal.epoch }
     return
   }
   if (!bearerToken(header)) throw new UnauthenticatedError('admin credentials required', BASIC_CHALLENGE)

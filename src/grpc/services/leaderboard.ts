@@ -30,6 +30,15 @@ function windowOf (option: unknown): Window {
   throw new InvalidArgumentError(`unknown option ${String(option)}`)
 }
 
+/** The client address of a call's peer (`ipv4:1.2.3.4:5678`, `1.2.3.4:5678`, `[::1]:5678`…), for login limits. */
+export function peerAddress (peer: string): string {
+  const p = peer.replace(/^ipv[46]:/, '')
+  const bracketed = /^\[([^\]]+)\]/.exec(p)
+  if (bracketed) return bracketed[1]!
+  const colons = p.split(':').length - 1
+  return colons === 1 ? p.slice(0, p.lastIndexOf(':')) : p
+}
+
 const echo = (msg: PlayerScoreIn) => ({ name: msg.name, submission_id: msg.submission_id })
 
 /** Sends a run of messages for one board as one call; never rejects (each waiting message gets its outcome). */
@@ -128,8 +137,8 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
 export function leaderboardHandlers (app: { leaderboard: LeaderboardService, auth: Pick<AccountsService, 'authenticateBasic' | 'issueToken'> }) {
   const { leaderboard, auth } = app
   return {
-    AuthenticateUser: unary(async (req) => {
-      const principal = await auth.authenticateBasic(req.data ?? '')
+    AuthenticateUser: unary(async (req, call) => {
+      const principal = await auth.authenticateBasic(req.data ?? '', peerAddress(call.getPeer()))
       return { token: await auth.issueToken(principal.username) }
     }),
     RecordPlayerScore: recordPlayerScore(leaderboard),

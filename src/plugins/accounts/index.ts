@@ -7,7 +7,7 @@ import { createAccounts, hashPassword, type AccountsService, type Principal } fr
 
 export interface RestTokens {
   /** Signs the REST JWT for a principal (the doors verify it with request.jwtVerify). */
-  signJwt (principal: Principal): Promise<{ jwt: string, expires_in: number }>
+  signJwt (principal: Omit<Principal, 'epoch'> & { epoch?: number }): Promise<{ jwt: string, expires_in: number }>
 }
 
 // The decorator keeps its historical name, `auth`: routes, gRPC services and tests all reach accounts through it.
@@ -15,7 +15,11 @@ declare module 'fastify' {
   interface FastifyInstance { auth: AccountsService & RestTokens }
 }
 declare module '@fastify/jwt' {
-  interface FastifyJWT { payload: { sub: string, admin: boolean }, user: { sub: string, admin: boolean } }
+  // `ep`: the account's token epoch when signed; a revoke (or a new password) bumps it and the JWT is refused.
+  interface FastifyJWT {
+    payload: { sub: string, admin: boolean, ep?: number }
+    user: { sub: string, admin: boolean, ep?: number }
+  }
 }
 
 export default fp(async function accountsPlugin (app, { config }: { config: Config }) {
@@ -40,8 +44,9 @@ export default fp(async function accountsPlugin (app, { config }: { config: Conf
   })
   app.decorate('auth', {
     ...service,
-    async signJwt (principal: Principal) {
-      const token = await app.jwt.sign({ sub: principal.username, admin: principal.admin })
+    async signJwt (principal: Omit<Principal, 'epoch'> & { epoch?: number }) {
+      const ep = principal.epoch ?? await service.tokenEpoch(principal.username)
+      const token = await app.jwt.sign({ sub: principal.username, admin: principal.admin, ep })
       return { jwt: token, expires_in: config.JWT_TTL }
     }
   })

@@ -160,6 +160,9 @@ export class RetryElsewherePolicy extends cassandra.policies.retry.RetryPolicy {
   }
 }
 
+// Schema changes wait for every node; they may take far longer than a query.
+const DDL_OPTIONS = { prepare: false, readTimeout: 120_000 }
+
 function clientOptions (config: Config, connectTimeoutMs: number, keyspace?: string, maxVersion?: number):
 cassandra.ClientOptions {
   const contactPoints = parseContactPoints(config.CASSANDRA_CONTACT_POINTS ?? '')
@@ -171,7 +174,9 @@ cassandra.ClientOptions {
     ...(config.CASSANDRA_USERNAME
       ? { authProvider: new cassandra.auth.PlainTextAuthProvider(config.CASSANDRA_USERNAME, config.CASSANDRA_PASSWORD ?? '') }
       : {}),
-    socketOptions: { connectTimeout: connectTimeoutMs },
+    // Every request has a read timeout: a node that stops answering fails the caller (503 / UNAVAILABLE) instead
+    // of hanging it. Schema changes pass their own, longer one (DDL_OPTIONS).
+    socketOptions: { connectTimeout: connectTimeoutMs, readTimeout: config.CASSANDRA_READ_TIMEOUT_MS },
     protocolOptions: { ...(port ? { port } : {}), ...(maxVersion ? { maxVersion } : {}) },
     policies: {
       retry: new RetryElsewherePolicy(),
@@ -248,7 +253,7 @@ export function createMigrator ({ client, log, lockTimeoutMs }: {
     if (pending(await applied(domain)).length === 0) return
     await withLease(domain, async () => {
       for (const m of pending(await applied(domain))) {
-        for (const statement of m.statements) await client.execute(statement, [], { prepare: false })
+        for (const statement of m.statements) await client.execute(statement, [], DDL_OPTIONS)
         // Recorded only after every statement succeeded: a crash in between re-runs the (idempotent) statements.
         await client.execute('INSERT INTO schema_migrations (domain, version, applied_at) VALUES (?, ?, ?)',
           [domain, m.version, new Date()], quorum)
@@ -277,16 +282,16 @@ export default fp(async function cassandraPlugin (app, opts: CassandraPluginOpti
     const rs = await bootstrap.execute('SELECT release_version FROM system.local', [], nodeLocal)
     releaseVersion = String(rs.first()?.release_version ?? '0')
     await bootstrap.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${config.CASSANDRA_REPLICATION}`,
-      [], { prepare: false })
+      [], DDL_OPTIONS)
   } catch (err) {
     await bootstrap.shutdown().catch(() => {})
     throw new Error(`cannot create Cassandra keyspace ${keyspace} at ${where}: ${(err as Error).message}`, { cause: err })
   }
   try {
     await bootstrap.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (
-      domain text, version int, applied_at timestamp, PRIMARY KEY (domain, version))`, [], { prepare: false })
+      domain text, version int, applied_at timestamp, PRIMARY KEY (domain, version))`, [], DDL_OPTIONS)
     await bootstrap.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migration_locks (
-      domain text PRIMARY KEY, owner uuid)`, [], { prepare: false })
+      domain text PRIMARY KEY, owner uuid)`, [], DDL_OPTIONS)
     await awaitSchemaAgreement(bootstrap, log)
   } catch (err) {
     throw new Error(`cannot prepare Cassandra keyspace ${keyspace} at ${where}: ${(err as Error).message}`, { cause: err })

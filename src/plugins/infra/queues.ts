@@ -59,7 +59,10 @@ export default fp(async function queuesPlugin (app, { config, runWorkers }: { co
     },
     worker (domain, name, processor, opts = {}) {
       if (!workersEnabled) return undefined
-      const connection = app.redisConnection({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+      // No commandTimeout: a worker's blocking reads wait on purpose (BullMQ duplicates this for them).
+      const connection = app.redisConnection({
+        maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined
+      })
       const w = new Worker(name, processor, {
         concurrency: config.WORKER_CONCURRENCY,
         ...opts,

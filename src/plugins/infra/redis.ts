@@ -120,7 +120,10 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   // two counters of one ad request) leave in one socket write instead of one write each, per node on a cluster.
   // Profiled under load, the per-command socket write was the largest single cost of GET /impression (BENCHMARKS.md).
   // Connections made by redisConnection (BullMQ's, with blocking reads) don't.
-  const redis = connect({ enableAutoPipelining: true })
+  // The shared client and every connection asked for without overrides time out their commands. BullMQ workers
+  // pass `commandTimeout: undefined`: their blocking reads (BZPOPMIN…) wait on purpose and must not time out.
+  const timeouts: RedisOptions = { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS }
+  const redis = connect({ ...timeouts, enableAutoPipelining: true })
   try {
     await redis.connect()
     await redis.ping()
@@ -134,7 +137,7 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   }
 
   app.decorate<RedisClient>('redis', redis)
-  app.decorate('redisConnection', (overrides?: RedisOptions) => connect({ lazyConnect: false, ...overrides }))
+  app.decorate('redisConnection', (overrides?: RedisOptions) => connect({ lazyConnect: false, ...timeouts, ...overrides }))
   app.decorate('redisSettled', async (ms: number) => {
     const until = Date.now() + ms
     const between = () => made.some(c => ['close', 'reconnecting', 'connecting', 'connect'].includes(c.status))
