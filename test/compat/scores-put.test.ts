@@ -27,8 +27,11 @@ t.test('PUT /scores stores and answers exactly as POST /scores does', async (t) 
   t.same((await send('POST', [['sava', 50]])).json(), [{ name: 'sava', score: 50, rank: 1, window_rank: 1 }])
   t.same((await send('PUT', [['sava', 10]])).json(), [{ name: 'sava', score: 50, rank: 1, window_rank: 1 }])
   t.same(await app.redis.zrange('lb:{default}:all', 0, -1, 'WITHSCORES'), ['sava', '-50', 'kiki', '-30'])
-  const dup = await send('PUT', [{ name: 'kiki', score: 31, submission_id: 'a1' }, { name: 'kiki', score: 99, submission_id: 'a1' }])
-  t.same(dup.json().map((r: { score: number, duplicate?: boolean }) => [r.score, r.duplicate ?? false]), [[31, false], [31, true]])
+  const dup = await send('PUT', [
+    { name: 'kiki', score: 31, submission_id: 'a1' }, { name: 'kiki', score: 99, submission_id: 'a1' }
+  ])
+  const standings = dup.json().map((r: { score: number, duplicate?: boolean }) => [r.score, r.duplicate ?? false])
+  t.same(standings, [[31, false], [31, true]])
   const board = await send('PUT', [['tuta', 5]], '/scores?board=cup')
   t.equal(board.statusCode, 200)
   t.equal((await app.leaderboard.page({ board: 'cup' })).total, 1)
