@@ -3,13 +3,30 @@ import { status as GrpcStatus } from '@grpc/grpc-js'
 // The one error model. Domain code throws these; REST and gRPC each map them here, once.
 // Anything that is not a PlayfieldError (or a Fastify client error) is a fault: 500 / INTERNAL, no internals.
 
+/**
+ * What a client can act on beyond the message. gRPC carries it in the rich status (src/grpc/rich-status.ts):
+ * `field` becomes a BadRequest.FieldViolation, `reason` the ErrorInfo reason.
+ */
+export interface ErrorHints {
+  /** The request field at fault (AIP-193 FieldViolation.field), e.g. `page` or `name`. */
+  field?: string
+  /** UPPER_SNAKE_CASE cause, more specific than `code` (ErrorInfo.reason); default: `code`. */
+  reason?: string
+  /**
+   * The gRPC status message when an original contract fixes it (its clients compare it literally); the human
+   * message then goes into the FieldViolation description. REST always sends the human message.
+   */
+  grpcMessage?: string
+}
+
 export class PlayfieldError extends Error {
   constructor (
     message: string,
     readonly statusCode: number,
     readonly grpcCode: GrpcStatus,
     readonly code: string,
-    readonly details?: unknown
+    readonly details?: unknown,
+    readonly hints: ErrorHints = {}
   ) {
     super(message)
     this.name = new.target.name
@@ -17,15 +34,15 @@ export class PlayfieldError extends Error {
 }
 
 export class InvalidArgumentError extends PlayfieldError {
-  constructor (message: string, details?: unknown) {
-    super(message, 400, GrpcStatus.INVALID_ARGUMENT, 'PLAYFIELD_INVALID_ARGUMENT', details)
+  constructor (message: string, details?: unknown, hints?: ErrorHints) {
+    super(message, 400, GrpcStatus.INVALID_ARGUMENT, 'PLAYFIELD_INVALID_ARGUMENT', details, hints)
   }
 }
 
 export class UnauthenticatedError extends PlayfieldError {
   /** `challenge` becomes the WWW-Authenticate header of the 401 (e.g. 'Basic realm="playfield"'). */
-  constructor (message = 'authentication required', readonly challenge?: string) {
-    super(message, 401, GrpcStatus.UNAUTHENTICATED, 'PLAYFIELD_UNAUTHENTICATED')
+  constructor (message = 'authentication required', readonly challenge?: string, hints?: ErrorHints) {
+    super(message, 401, GrpcStatus.UNAUTHENTICATED, 'PLAYFIELD_UNAUTHENTICATED', undefined, hints)
   }
 }
 
@@ -76,7 +93,7 @@ const UNAVAILABLE_MESSAGES = [
   /^Command timed out$/
 ]
 
-function asPlayfieldError (err: unknown): PlayfieldError | undefined {
+export function asPlayfieldError (err: unknown): PlayfieldError | undefined {
   if (err instanceof PlayfieldError) return err
   if (err instanceof Error) {
     if (UNAVAILABLE_NAMES.has(err.name) || UNAVAILABLE_MESSAGES.some(re => re.test(err.message))) {
@@ -111,7 +128,7 @@ export interface GrpcErrorStatus { code: GrpcStatus, details: string }
 
 export function toGrpcError (err: unknown): GrpcErrorStatus {
   const known = asPlayfieldError(err)
-  if (known) return { code: known.grpcCode, details: known.message }
+  if (known) return { code: known.grpcCode, details: known.hints.grpcMessage ?? known.message }
   const e = err as { code?: unknown, details?: unknown }
   // Already a gRPC status object (e.g. produced by an interceptor): pass through unless it would leak internals.
   if (typeof e?.code === 'number' && e.code !== GrpcStatus.UNKNOWN && e.code !== GrpcStatus.INTERNAL &&

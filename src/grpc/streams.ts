@@ -1,7 +1,7 @@
 import type {
   ClientDuplexStream, ClientWritableStream, ServerDuplexStream, ServerReadableStream, ServerWritableStream
 } from '@grpc/grpc-js'
-import { toGrpcError } from '../errors.js'
+import { grpcStatusOf } from './rich-status.js'
 
 // Every stream helper of both ends of the gRPC door. The rule they share (STYLE.md): a writer honours
 // backpressure, waiting for 'drain' whenever write() returns false; grpc-js slows to a crawl when a call
@@ -13,7 +13,7 @@ export type ServerReadable<M> = ServerReadableStream<M, any> | ServerDuplexStrea
 /** Ends a server-side stream with the mapped status of `err` (unless the client already went away). */
 export function failStream (call: ServerWritable, err: unknown): void {
   if (call.cancelled || call.destroyed) return
-  call.emit('error', toGrpcError(err))
+  call.emit('error', grpcStatusOf(err))
 }
 
 /** Writes honouring backpressure: resolves once the message is handed to the transport or buffered below the mark. */

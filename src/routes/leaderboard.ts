@@ -20,21 +20,25 @@ function windowOf (query: { window?: Window, last_30_days?: string }): Window {
 const leaderboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { leaderboard, config } = app
 
-  app.post('/scores', {
+  // POST and PUT: the original service accepted both, and its clients still send either.
+  app.route({
+    method: ['POST', 'PUT'],
+    url: '/scores',
     schema: {
       tags: ['leaderboard'],
-      summary: 'Submit scores; each player keeps their best',
+      summary: 'Submit scores; each player keeps their best (POST or PUT, the same)',
       security: [{ bearerAuth: [] }],
       querystring: BoardQuerySchema,
       body: ScoresBodySchema,
       response: { 200: Type.Array(ScoreResultSchema), ...errors }
     },
-    preHandler: requireJwt
-  }, async (request) => {
-    // All entries are validated before anything is written: one bad entry and the batch is refused.
-    const entries = parseEntries(request.body, config.MAX_BATCH)
-    const results = await leaderboard.submit(entries, request.query.board)
-    return results.map(({ duplicate, ...r }) => duplicate ? { ...r, duplicate } : r)
+    preHandler: requireJwt,
+    handler: async (request) => {
+      // All entries are validated before anything is written: one bad entry and the batch is refused.
+      const entries = parseEntries(request.body, config.MAX_BATCH)
+      const results = await leaderboard.submit(entries, request.query.board)
+      return results.map(({ duplicate, ...r }) => duplicate ? { ...r, duplicate } : r)
+    }
   })
 
   app.get('/leaderboard', {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   CompletedQuerySchema, CompletedSessionsSchema, HoursParamsSchema, PlayerParamsSchema, PutEventsBodySchema,
-  PutEventsResultSchema, StartsByCountrySchema, StartsQuerySchema
+  PutEventsRefusedSchema, PutEventsResultSchema, StartsByCountrySchema, StartsQuerySchema
 } from '../schemas/sessions.js'
 import { ErrorSchema } from '../schemas/errors.js'
 
@@ -15,14 +15,27 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['sessions'],
       summary: 'Store a batch of 1-10 session start/end events',
-      description: 'Each event is checked on its own: valid ones are stored even when others are rejected.',
+      description: 'Each event is checked on its own: valid ones are stored even when others are rejected. ' +
+        '200: every event stored (or already stored); 207: some stored, some rejected (see `rejected`); ' +
+        '400: none stored (every event rejected, or the batch itself is malformed).',
       body: PutEventsBodySchema,
-      response: { 200: PutEventsResultSchema, ...errors }
+      response: { 200: PutEventsResultSchema, 207: PutEventsResultSchema, ...errors, 400: PutEventsRefusedSchema }
     },
     // The body schema documents the events; the service validates them one by one, so a bad event is reported
     // in `rejected` instead of refusing the whole batch (and no coercion turns a bare scalar into an array).
     validatorCompiler: () => () => true
-  }, async (request) => await sessions.putEvents(request.body as unknown))
+  }, async (request, reply) => {
+    const result = await sessions.putEvents(request.body as unknown)
+    // A client that only checks the status must learn that events were lost: never a plain 200 with rejects.
+    if (result.rejected.length === 0) return result
+    if (result.accepted + result.duplicates > 0) return await reply.code(207).send(result)
+    const first = result.rejected[0]!
+    return await reply.code(400).send({
+      message: `every event was rejected (event ${first.index}: ${first.message})`,
+      code: 'PLAYFIELD_INVALID_ARGUMENT',
+      ...result
+    })
+  })
 
   app.get('/end_players_events/:player_id', {
     schema: {

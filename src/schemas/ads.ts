@@ -4,11 +4,11 @@ import { Type, type Static } from 'typebox'
 // every 400 has the original service's `{ success: false, message }` body and its wording.
 
 export const AdQuerySchema = Type.Object({
-  sdk_version: Type.String({ description: 'dotted SDK version, e.g. 1.0', maxLength: 32 }),
-  session_id: Type.String({ minLength: 1, maxLength: 128 }),
+  sdk_version: Type.String({ description: 'SDK version of 1-4 numbers, e.g. 1, 1.0, 2.3.1', maxLength: 32 }),
+  session_id: Type.String({ maxLength: 128, description: 'may be empty (an SDK without a session yet)' }),
   platform: Type.String({ minLength: 1, maxLength: 32 }),
   username: Type.String({ minLength: 1, maxLength: 128 }),
-  country_code: Type.String({ description: 'ISO 3166-1 alpha-2', pattern: '^[A-Za-z]{2}$' })
+  country_code: Type.String({ description: 'ISO 3166-1 alpha-2 (two letters; alpha-3 such as FIN is refused)', pattern: '^[A-Za-z]{2}$' })
 })
 export type AdQuery = Static<typeof AdQuerySchema>
 

@@ -12,7 +12,10 @@ export const SessionEventSchema = Type.Object({
     description: 'ISO-8601, up to microseconds; no zone means UTC',
     examples: ['2016-12-02T12:48:05.520022']
   }),
-  country: Type.Optional(Type.String({ description: 'ISO 3166-1 alpha-2, required on start events', examples: ['FI'] }))
+  country: Type.Optional(Type.String({
+    description: 'two letters (ISO 3166-1 alpha-2 form, any code incl. XK, ZZ; any case, stored upper case), required on start events',
+    examples: ['FI']
+  }))
 }, { additionalProperties: false })
 export type SessionEventBody = Static<typeof SessionEventSchema>
 
@@ -25,6 +28,17 @@ export const PutEventsResultSchema = Type.Object({
     index: Type.Integer({ description: 'position of the event in the batch' }),
     message: Type.String()
   }))
+})
+
+// 400 of POST /put_events: a batch refused whole ({ message, code }), or one whose every event was rejected (the
+// per-event report beside message and code).
+export const PutEventsRefusedSchema = Type.Object({
+  message: Type.String(),
+  code: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+  accepted: Type.Optional(Type.Integer()),
+  duplicates: Type.Optional(Type.Integer()),
+  rejected: Type.Optional(PutEventsResultSchema.properties.rejected)
 })
 
 export const PlayerParamsSchema = Type.Object({ player_id: Type.String({ minLength: 1, maxLength: 64 }) })

@@ -159,7 +159,7 @@ t.test('invalid parameter values get a 400 naming the problem', async (t) => {
     [{ ...base, username: '' }, 'username must not be empty'],
     [{ ...base, session_id: 'x'.repeat(129) }, 'session_id must be at most 128 characters'],
     [{ ...base, platform: 'and\u0000roid' }, 'platform must not contain control characters'],
-    [{ ...base, country_code: 'USA' }, 'country_code must be at most 2 characters'],
+    [{ ...base, country_code: 'USA' }, 'country_code must be two letters (ISO 3166-1 alpha-2)'],
     [{ ...base, country_code: 'U1' }, 'country_code must be two letters (ISO 3166-1 alpha-2)'],
     [{ ...base, sdk_version: 'latest' }, 'sdk_version must be a dotted version such as 1.0 or 2.3.1'],
     [{ ...base, sdk_version: '1..0' }, 'sdk_version must be a dotted version such as 1.0 or 2.3.1'],

@@ -127,9 +127,10 @@ t.test('GET /leaderboard paging: next_page, around_me, past-the-end and unknown 
   const past = await get('/leaderboard?page=4')
   t.equal(past.statusCode, 400)
   t.same(past.json(), { message: 'page 4 is past the last page (3) of the all-time board', code: 'PLAYFIELD_INVALID_ARGUMENT' })
+  // As the original gateway answered it: an unknown name in a listing is bad input.
   const ghost = await get('/leaderboard?name=ghost')
-  t.equal(ghost.statusCode, 404)
-  t.same(ghost.json(), { message: 'player "ghost" is not on the all-time board', code: 'PLAYFIELD_NOT_FOUND' })
+  t.equal(ghost.statusCode, 400)
+  t.same(ghost.json(), { message: 'player "ghost" is not on the all-time board', code: 'PLAYFIELD_INVALID_ARGUMENT' })
   t.equal((await get('/leaderboard?page=-1')).statusCode, 400)
 })
 

@@ -1,5 +1,5 @@
 import { ServerInterceptingCall, type Metadata, type ServerInterceptor } from '@grpc/grpc-js'
-import { toGrpcError } from '../../errors.js'
+import { grpcStatusOf } from '../rich-status.js'
 
 /** Checks a call's metadata; throws an UnauthenticatedError (or any PlayfieldError) to refuse the call. */
 export type GrpcAuthorizer = (metadata: Metadata, method: string) => Promise<string | undefined>
@@ -32,7 +32,7 @@ export function authInterceptor (lookup: (path: string) => GrpcAuthorizer | unde
               if (principal) metadata.set(PRINCIPAL_KEY, principal)
               mdNext(metadata)
             }, err => {
-              call.sendStatus(toGrpcError(err))
+              call.sendStatus(grpcStatusOf(err))
             })
           }
         })

@@ -1,6 +1,7 @@
 import { ServerInterceptingCall, status as GrpcStatus, type ServerInterceptor, type ServiceDefinition } from '@grpc/grpc-js'
 import type { FastifyBaseLogger } from 'fastify'
 import { correlationIdOf } from './context.js'
+import { withRichStatus } from '../rich-status.js'
 
 const MALFORMED = Symbol('malformed-message')
 
@@ -31,6 +32,7 @@ export function tolerantDeserializers (definition: ServiceDefinition): ServiceDe
  * The safety net of the error model on the gRPC door: a handler that let an unexpected error escape ends up
  * with UNKNOWN and the raw error message; the client gets INTERNAL without internals, the log gets the details.
  * Domain errors were already mapped by the handler helpers (src/grpc/handlers.ts) through src/errors.ts.
+ * It is also where every failed call gets its google.rpc.Status, whoever produced the status.
  */
 export function errorInterceptor (log: FastifyBaseLogger): ServerInterceptor {
   return (methodDescriptor, call) => {
@@ -45,7 +47,7 @@ export function errorInterceptor (log: FastifyBaseLogger): ServerInterceptor {
           },
           onReceiveMessage (message, msgNext) {
             if (message && typeof message === 'object' && MALFORMED in message) {
-              return call.sendStatus({ code: GrpcStatus.INVALID_ARGUMENT, details: 'malformed request message: not a valid protobuf encoding of the request type' })
+              return call.sendStatus(withRichStatus({ code: GrpcStatus.INVALID_ARGUMENT, details: 'malformed request message: not a valid protobuf encoding of the request type' }))
             }
             msgNext(message)
           }
@@ -54,9 +56,10 @@ export function errorInterceptor (log: FastifyBaseLogger): ServerInterceptor {
       sendStatus (status, next) {
         if (status.code === GrpcStatus.UNKNOWN || status.code === GrpcStatus.INTERNAL) {
           log.error({ correlationId, method: methodDescriptor.path, details: status.details }, 'unexpected error in grpc handler')
-          return next({ ...status, code: GrpcStatus.INTERNAL, details: 'internal error' })
+          return next(withRichStatus({ ...status, code: GrpcStatus.INTERNAL, details: 'internal error' }))
         }
-        next(status)
+        // Every failed call leaves with a rich status matching its code and message (./rich-status.ts).
+        next(withRichStatus(status))
       }
     })
   }

@@ -27,7 +27,7 @@ interface Waiting { msg: PlayerScoreIn, resolve (o: Outcome): void }
 function windowOf (option: unknown): Window {
   if (option === 'LAST_30_DAYS' || option === 1) return 'last_30_days'
   if (option === 'ALL_TIME' || option === 0 || option === undefined || option === null) return 'all_time'
-  throw new InvalidArgumentError(`unknown option ${String(option)}`)
+  throw new InvalidArgumentError(`unknown option ${String(option)}`, undefined, { field: 'option' })
 }
 
 /** The client address of a call's peer (`ipv4:1.2.3.4:5678`, `1.2.3.4:5678`, `[::1]:5678`…), for login limits. */

@@ -6,7 +6,7 @@ import { messages, writeAll, type ServerReadable } from '../streams.js'
 import { correlationIdOf } from '../interceptors/context.js'
 import { signatureAuthorizer } from '../interceptors/signature.js'
 import { chaosGate } from '../interceptors/chaos.js'
-import { toGrpcError } from '../../errors.js'
+import { grpcStatusOf } from '../rich-status.js'
 import type { ShapeServiceHandlers } from '../generated/ShapeService.js'
 import type { Shape as WireShape } from '../generated/Shape.js'
 import type { ShapeId } from '../generated/ShapeId.js'
@@ -76,7 +76,7 @@ export default fp(async function shapesGrpc (app) {
       }, (err) => {
         // A client that cancelled mid-stream breaks the read loop; it is gone, so there is no one to answer.
         if (call.cancelled) return
-        callback(toGrpcError(err))
+        callback(grpcStatusOf(err))
       })
     },
     GetAreas (call) {

@@ -47,7 +47,12 @@ export default fp(async function usersGrpc (app, { config }: { config: Config })
   app.grpc.addService(Users.service, implementation, {
     name: 'Users',
     packageDefinition,
-    authorize: config.USERS_REQUIRE_AUTH ? bearerAuthorizer(app.auth) : undefined
+    // The original ingest clients send no credentials: the refusal says how to get a token and how an operator
+    // lets them in unchanged.
+    authorize: config.USERS_REQUIRE_AUTH
+      ? bearerAuthorizer(app.auth, 'or, to accept clients without credentials (as the original service did), ' +
+        'an operator starts the server with USERS_REQUIRE_AUTH=false')
+      : undefined
   })
 }, { name: 'users-grpc', dependencies: ['grpc-server', 'users', 'accounts'] })
 

@@ -21,8 +21,13 @@ const MAX_LENGTH: Record<keyof AdParams, number> = {
 }
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
+// One to four numbers: SDKs report `1` as well as `1.0` or `2.3.1`.
 const DOTTED_VERSION = /^\d+(\.\d+){0,3}([-+][0-9A-Za-z.-]+)?$/
+// Present but empty is allowed only here: an SDK asks for an ad before its session has an id (e.g. at first launch),
+// and session_id is neither counted nor a key. The counted values (sdk_version, username) and platform stay required.
+const MAY_BE_EMPTY: ReadonlySet<string> = new Set(['session_id'])
 const COUNTRY = /^[A-Za-z]{2}$/
+const COUNTRY_RULE = 'country_code must be two letters (ISO 3166-1 alpha-2)'
 const AD_SERVING_ID = /^[A-Za-z0-9-]{8,64}$/
 const SIG = /^[A-Za-z0-9_-]{43}$/
 const UPSTREAM_MAX_BYTES = 1024 * 1024
@@ -49,13 +54,17 @@ export function parseAdParams (query: Query): AdParams {
   for (const name of AD_PARAMS) {
     const v = single(query, name)
     const max = MAX_LENGTH[name]
-    if (v === '') throw new InvalidArgumentError(`${name} must not be empty`)
-    if (v.length > max) throw new InvalidArgumentError(`${name} must be at most ${max} characters`)
+    if (v === '' && !MAY_BE_EMPTY.has(name)) throw new InvalidArgumentError(`${name} must not be empty`)
+    if (v.length > max) {
+      // An alpha-3 code (FIN) gets the rule itself, not a length: it is the mistake a client makes.
+      if (name === 'country_code') throw new InvalidArgumentError(COUNTRY_RULE)
+      throw new InvalidArgumentError(`${name} must be at most ${max} characters`)
+    }
     if (CONTROL.test(v)) throw new InvalidArgumentError(`${name} must not contain control characters`)
     out[name] = v
   }
   if (!DOTTED_VERSION.test(out.sdk_version)) throw new InvalidArgumentError('sdk_version must be a dotted version such as 1.0 or 2.3.1')
-  if (!COUNTRY.test(out.country_code)) throw new InvalidArgumentError('country_code must be two letters (ISO 3166-1 alpha-2)')
+  if (!COUNTRY.test(out.country_code)) throw new InvalidArgumentError(COUNTRY_RULE)
   // /statistics answers { success, <value>: stats }: a user named "success" would overwrite the flag and lose
   // its numbers, so the name is refused where it would first be counted.
   if (out.username === 'success') throw new InvalidArgumentError('username "success" is reserved')

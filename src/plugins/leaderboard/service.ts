@@ -110,6 +110,12 @@ function records ({ entries, start, firstRank }: Slice): BoardRecord[] {
 
 const label = (window: Window) => window === 'all_time' ? 'all-time' : 'last-30-days'
 
+// The original contract of a listing: a page out of range and a name not on the board are INVALID_ARGUMENT whose
+// gRPC status message is exactly the field's name (its clients compare it); the explanation is the description of
+// the field violation, and REST's message.
+const PAGE_HINTS = { field: 'page', reason: 'PAGE_OUT_OF_RANGE', grpcMessage: 'page' } as const
+const NAME_HINTS = { field: 'name', reason: 'PLAYER_NOT_ON_BOARD', grpcMessage: 'name' } as const
+
 export interface LeaderboardDeps {
   store: LeaderboardStore
   clock: Clock
@@ -175,7 +181,9 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
       const board = checkBoard(query.board)
       const window = query.window ?? 'all_time'
       const page = query.page || 1
-      if (!Number.isInteger(page) || page < 0 || page > MAX_SCORE) throw new InvalidArgumentError('page must be an integer >= 0')
+      if (!Number.isInteger(page) || page < 0 || page > MAX_SCORE) {
+        throw new InvalidArgumentError('page must be an integer >= 0', undefined, PAGE_HINTS)
+      }
       const name = query.name ?? ''
       if (name !== '') {
         const problem = nameProblem(name)
@@ -185,9 +193,12 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
       const reply = await withFreshView(board, async (day) => await store.page(board, window, day, page, size, name))
       const total = reply.total
       if (reply.status === 'BADPAGE') {
-        throw new InvalidArgumentError(`page ${page} is past the last page (${Math.max(1, Math.ceil(total / size))}) of the ${label(window)} board`)
+        throw new InvalidArgumentError(`page ${page} is past the last page (${Math.max(1, Math.ceil(total / size))}) of the ${label(window)} board`,
+          undefined, PAGE_HINTS)
       }
-      if (reply.status === 'NONAME') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
+      if (reply.status === 'NONAME') {
+        throw new InvalidArgumentError(`player "${name}" is not on the ${label(window)} board`, undefined, NAME_HINTS)
+      }
       return {
         results: records(reply.page),
         around_me: reply.around ? records(reply.around) : [],
@@ -213,7 +224,11 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
      */
     async standing (name: string, opts: { board?: string, window?: Window } = {}):
     Promise<BoardRecord & { around: BoardRecord[] }> {
-      const first = await this.page({ ...opts, page: 1, name })
+      const first = await this.page({ ...opts, page: 1, name }).catch((err: unknown) => {
+        // In a listing an unknown name is bad input (the original contract); asked about directly, it is not found.
+        if (err instanceof InvalidArgumentError && err.hints === NAME_HINTS) throw new NotFoundError(err.message)
+        throw err
+      })
       if (first.around_me.length > 0) {
         const me = first.around_me.find(r => r.name === name)!
         return { ...me, around: first.around_me }

@@ -1,18 +1,11 @@
-// ISO 3166-1 alpha-2: the officially assigned codes. A start event's country must be one of these.
-const CODES = `
-AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
-CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO
-FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE
-JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO
-MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
-PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM
-TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`
+// A start event's country: any well-formed ISO 3166-1 alpha-2 code, i.e. two ASCII letters (any case, stored
+// upper case). Deliberately not the list of codes ISO has assigned: the original service accepted any code, and
+// real data holds codes outside that list — `XK` (Kosovo, used everywhere), the user-assigned ranges `AA`,
+// `QM`–`QZ`, `XA`–`XZ`, `ZZ` (test and staging data, "unknown"), and codes assigned after a list was frozen.
+const ALPHA_2 = /^[A-Za-z]{2}$/
 
-export const COUNTRIES: ReadonlySet<string> = new Set(CODES.trim().split(/\s+/))
-
-/** The upper-case code when `value` names an assigned ISO 3166-1 alpha-2 country (any case), else undefined. */
+/** The upper-case code when `value` is two ASCII letters, else undefined. */
 export function countryCode (value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length !== 2) return undefined
-  const code = value.toUpperCase()
-  return COUNTRIES.has(code) ? code : undefined
+  if (typeof value !== 'string' || !ALPHA_2.test(value)) return undefined
+  return value.toUpperCase()
 }

@@ -61,10 +61,10 @@ export function validateEvent (raw: unknown, nowMs: number): { event: SessionEve
   let country: string | undefined
   if (kind === 'start') {
     country = countryCode(o.country)
-    if (!country) return { message: 'country must be an ISO 3166-1 alpha-2 code such as FI (required on start events)' }
+    if (!country) return { message: 'country must be a two-letter ISO 3166-1 alpha-2 code such as FI (required on start events)' }
   } else if (o.country !== undefined && o.country !== null && !countryCode(o.country)) {
     // An end event's country is not needed (the start carries it) and is ignored, but a malformed one is an error.
-    return { message: 'country must be an ISO 3166-1 alpha-2 code such as FI' }
+    return { message: 'country must be a two-letter ISO 3166-1 alpha-2 code such as FI' }
   }
   const tsMs = Math.floor(tsUs / 1000)
   if (expiryMs(tsUs) <= nowMs) return { message: 'ts is older than the 1-year retention' }
