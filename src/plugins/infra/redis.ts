@@ -53,7 +53,10 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   let embedded: RedisServerHandle | undefined
   let url = config.REDIS_URL
   if (!url && !config.REDIS_CLUSTER_NODES) {
-    embedded = await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true })
+    // The lock refuses a second process on the same AOF (a second server, or an admin command while this runs).
+    embedded = await startRedisServer({
+      bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true, lock: true
+    })
     url = embedded.url
     log.info({ port: embedded.port, dir: embedded.dir, pid: embedded.pid }, 'started embedded redis-server (set REDIS_URL to use your own)')
   }
