@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
+# Node 24, the LTS line .ci/run tests on and the single binary is built with (package.json engines).
 # Build stage: dependencies first (their layer is reused while only sources change), then compile.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +12,7 @@ COPY scripts/bundle-server.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies, compiled code and the proto contract; runs as a non-root user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends redis-server tini \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production HOST=0.0.0.0 HTTP_PORT=3000 GRPC_PORT=50051

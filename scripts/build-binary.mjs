@@ -64,13 +64,14 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node20',
+  target: 'node22',
   minifyWhitespace: true,
   legalComments: 'none',
   // contract.ts finds proto/ from its own URL: make that URL point into the unpacked assets.
   define: { 'import.meta.url': '__playfieldModuleUrl' },
   banner: {
-    js: readFileSync(join(root, 'scripts', 'sea-banner.cjs'), 'utf8') +
+    js: readFileSync(join(root, 'scripts', 'sea-warnings.cjs'), 'utf8') +
+      readFileSync(join(root, 'scripts', 'sea-banner.cjs'), 'utf8') +
       "\nvar __playfieldModuleUrl = require('node:url').pathToFileURL(require('node:path').join(globalThis.__PLAYFIELD_ASSET_DIR, 'src/grpc/contract.js')).href;\n"
   },
   plugins: [dirnameShim, notBundled],

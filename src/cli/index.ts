@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander'
-import { addClientOptions, basicHeader, login, rest, table, type ClientOptions } from './options.js'
+import { Command, CommanderError, Option } from 'commander'
+import { addClientOptions, adminAuth, basicHeader, intIn, login, rest, table, type ClientOptions } from './options.js'
+import { registerAdminCommands } from './admin.js'
 import { registerShapesCommand } from './shapes.js'
 import { registerUsersCommands } from './users.js'
 import { registerSimulateCommands } from './simulate.js'
@@ -30,11 +31,11 @@ program.command('worker')
 
 const accounts = program.command('accounts').description('manage accounts (admin)')
 addClientOptions(accounts.command('add <username>'))
-  .description('create an account; the admin credentials come from --user/--password')
+  .description('create an account; the admin credentials come from --user/--password (or an admin JWT in --token)')
   .requiredOption('--new-password <password>', 'password of the new account (env PLAYFIELD_NEW_PASSWORD)', process.env.PLAYFIELD_NEW_PASSWORD)
   .option('--admin', 'make it an admin', false)
   .action(async (username: string, o: ClientOptions & { newPassword: string, admin: boolean }) => {
-    const res = await rest(o, 'POST', '/accounts', { auth: basicHeader(o), body: { username, password: o.newPassword, admin: o.admin } })
+    const res = await rest(o, 'POST', '/accounts', { auth: adminAuth(o), body: { username, password: o.newPassword, admin: o.admin } })
     process.stdout.write(`created ${res.username}${res.admin ? ' (admin)' : ''}\n`)
   })
 
@@ -42,21 +43,23 @@ const tokens = program.command('tokens').description('gRPC tokens')
 addClientOptions(tokens.command('create'))
   .description('issue a gRPC token for --user (prints it)')
   .action(async (o: ClientOptions) => {
+    // A token is issued for a password, never for another token.
+    if (o.token && !(o.user && o.password)) throw new Error('tokens create needs --user and --password, not --token')
     const res = await rest(o, 'POST', '/tokens', { auth: basicHeader(o) })
     process.stdout.write(`${res.token}\n`)
   })
 addClientOptions(tokens.command('revoke [token]'))
-  .description('revoke one token, or with --all-of every token of an account (admin)')
+  .description('revoke one token, or with --all-of every token of an account (admin: --user/--password or --token)')
   .option('--all-of <username>', 'revoke every token of this account')
   .action(async (token: string | undefined, o: ClientOptions & { allOf?: string }) => {
     if (!token && !o.allOf) throw new Error('give a token or --all-of <username>')
-    const res = await rest(o, 'POST', '/tokens/revoke', { auth: basicHeader(o), body: token ? { token } : { username: o.allOf } })
+    const res = await rest(o, 'POST', '/tokens/revoke', { auth: adminAuth(o), body: token ? { token } : { username: o.allOf } })
     process.stdout.write(`revoked ${res.revoked}\n`)
   })
 
 const scores = program.command('scores').description('leaderboard scores')
 addClientOptions(scores.command('submit <name> <score> [more...]'))
-  .description('submit scores: name score [name score …]')
+  .description('submit scores: name score [name score …] (--user/--password, or a REST JWT in --token)')
   .action(async (name: string, score: string, more: string[], o: ClientOptions) => {
     const flat = [name, score, ...more]
     if (flat.length % 2 !== 0) throw new Error('give name/score pairs')
@@ -74,12 +77,12 @@ addClientOptions(scores.command('submit <name> <score> [more...]'))
 
 const leaderboard = program.command('leaderboard').description('read boards')
 addClientOptions(leaderboard.command('show'))
-  .description('show a page of a board as a table')
-  .option('--window <window>', 'all_time or last_30_days', 'all_time')
-  .option('--page <n>', 'page number (1-based)', '1')
+  .description('show a page of a board as a table (--user/--password, or a REST JWT in --token)')
+  .addOption(new Option('--window <window>', 'which board').choices(['all_time', 'last_30_days']).default('all_time'))
+  .option('--page <n>', 'page number (1-based)', intIn(1, 1_000_000), 1)
   .option('--name <player>', 'also show the player with up to 2 neighbours')
-  .action(async (o: ClientOptions & { window: string, page: string, name?: string }) => {
-    const q = new URLSearchParams({ window: o.window, page: o.page, ...(o.name ? { name: o.name } : {}) })
+  .action(async (o: ClientOptions & { window: string, page: number, name?: string }) => {
+    const q = new URLSearchParams({ window: o.window, page: String(o.page), ...(o.name ? { name: o.name } : {}) })
     const res = await rest(o, 'GET', `/leaderboard?${q}`, { auth: await login(o) })
     type Row = { rank: number, name: string, score: number }
     const rows = (res.results as Row[]).map(r => [r.rank, r.name, r.score])
@@ -96,6 +99,7 @@ registerShapesCommand(program)
 registerUsersCommands(program)
 registerSimulateCommands(program)
 registerMigrateKeysCommand(program)
+registerAdminCommands(program)
 
 program.exitOverride()
 // No top-level await: the single executable runs this as one CommonJS bundle.

@@ -79,7 +79,7 @@ export function registerMigrateKeysCommand (program: Command): void {
       let url = config.REDIS_URL
       const embedded = url
         ? undefined
-        : await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true })
+        : await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true, lock: true })
       url ??= embedded!.url
       const redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true })
       try {

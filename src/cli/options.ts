@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 
 // Client-side settings of the playfield command: flags first, then PLAYFIELD_* environment variables.
 // (These configure the command as a client; the server's own settings are validated in src/config.ts.)
@@ -21,7 +21,8 @@ export function addClientOptions (cmd: Command): Command {
     .option('--address <host:port>', 'gRPC address (env PLAYFIELD_GRPC_ADDRESS)', env.PLAYFIELD_GRPC_ADDRESS ?? '127.0.0.1:50051')
     .option('--user <name>', 'account name (env PLAYFIELD_USER)', env.PLAYFIELD_USER)
     .option('--password <password>', 'account password (env PLAYFIELD_PASSWORD)', env.PLAYFIELD_PASSWORD)
-    .option('--token <token>', 'gRPC token (env PLAYFIELD_TOKEN)', env.PLAYFIELD_TOKEN)
+    .option('--token <token>', 'bearer token instead of --user/--password: a REST JWT (POST /auth) for REST commands, ' +
+      'a gRPC token (POST /tokens) for gRPC commands (env PLAYFIELD_TOKEN)', env.PLAYFIELD_TOKEN)
     .option('--ca <file>', 'CA certificate for gRPC TLS (env PLAYFIELD_CA)', env.PLAYFIELD_CA)
     .option('--cert <file>', 'client certificate for mutual TLS (env PLAYFIELD_CERT)', env.PLAYFIELD_CERT)
     .option('--key <file>', 'client key for mutual TLS (env PLAYFIELD_KEY)', env.PLAYFIELD_KEY)
@@ -59,10 +60,34 @@ function safeJson (text: string): unknown {
   try { return JSON.parse(text) } catch { return text }
 }
 
-/** A REST JWT for the configured account. */
+/** The REST Authorization header: --token as it is, else a JWT for --user/--password (POST /auth). */
 export async function login (o: ClientOptions): Promise<string> {
+  if (o.token) return `Bearer ${o.token}`
   const { jwt } = await rest<{ jwt: string }>(o, 'POST', '/auth', { auth: basicHeader(o) })
   return `Bearer ${jwt}`
+}
+
+/** The admin Authorization header: --token (an admin JWT) as it is, else Basic --user/--password. */
+export function adminAuth (o: ClientOptions): string {
+  return o.token ? `Bearer ${o.token}` : basicHeader(o)
+}
+
+/** A gRPC token: --token as it is, else one issued for --user/--password (POST /tokens); none without either. */
+export async function grpcToken (o: ClientOptions): Promise<string | undefined> {
+  if (o.token) return o.token
+  if (!o.user && !o.password) return undefined
+  return (await rest<{ token: string }>(o, 'POST', '/tokens', { auth: basicHeader(o) })).token
+}
+
+/** A commander argument parser for an integer in [min, max], with a one-line message naming the rule. */
+export function intIn (min: number, max: number) {
+  return (raw: string): number => {
+    const n = Number(raw)
+    if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`)
+    }
+    return n
+  }
 }
 
 /** Renders rows as an aligned text table. */

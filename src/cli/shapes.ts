@@ -193,6 +193,18 @@ export function createShapesClient (opts: ShapesClientOptions) {
 
 export type ShapesClient = ReturnType<typeof createShapesClient>
 
+const env = process.env
+
+/**
+ * The message as the contract defines it: without the virtual `_x` / `_shape` fields the proto loader adds for
+ * proto3 `optional` fields (their synthetic oneofs), which are no part of the answer.
+ */
+export function publicFields (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(publicFields)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !k.startsWith('_')).map(([k, v]) => [k, publicFields(v)]))
+}
+
 /** A message for a person: what failed and what to do, without a stack. */
 export function describeError (err: unknown, address: string): string {
   if (err instanceof ServerDownError) return `${err.message}. Is the server running?`
@@ -354,12 +366,14 @@ export function registerShapesCommand (program: Command, io: ShapesIo = processI
   onExit: (code: number) => void = (code) => { if (code !== 0) process.exitCode = code }): Command {
   const shapes = program.command('shapes')
     .description('ShapeService console client (interactive menu when no subcommand is given)')
-    .option('--address <host:port>', 'gRPC server address', '127.0.0.1:50051')
-    .option('--ca <file>', 'PEM CA certificate: connect with TLS')
-    .option('--cert <file>', 'PEM client certificate (mutual TLS)')
-    .option('--key <file>', 'PEM client private key (mutual TLS)')
+    // The same PLAYFIELD_* variables as every other client command (src/cli/options.ts).
+    .option('--address <host:port>', 'gRPC server address (env PLAYFIELD_GRPC_ADDRESS)', env.PLAYFIELD_GRPC_ADDRESS ?? '127.0.0.1:50051')
+    .option('--ca <file>', 'PEM CA certificate: connect with TLS (env PLAYFIELD_CA)', env.PLAYFIELD_CA)
+    .option('--cert <file>', 'PEM client certificate, mutual TLS (env PLAYFIELD_CERT)', env.PLAYFIELD_CERT)
+    .option('--key <file>', 'PEM client private key, mutual TLS (env PLAYFIELD_KEY)', env.PLAYFIELD_KEY)
     .option('--server-name <name>', 'name expected in the server certificate')
-    .option('--signature <signature>', 'x-signature sent with every call', 'playfield-signature')
+    .option('--signature <signature>', 'x-signature sent with every call (env PLAYFIELD_SIGNATURE)',
+      env.PLAYFIELD_SIGNATURE ?? 'playfield-signature')
     .option('--health-attempts <n>', 'failed health checks before giving up', positiveInt, 3)
 
   let lastCorrelationId = ''
@@ -378,7 +392,7 @@ export function registerShapesCommand (program: Command, io: ShapesIo = processI
     return { client, address: o.address }
   }
   const print = (answer: object) => {
-    io.output.write(JSON.stringify({ correlation_id: lastCorrelationId, ...answer }) + '\n')
+    io.output.write(JSON.stringify({ correlation_id: lastCorrelationId, ...publicFields(answer) as object }) + '\n')
     return (answer as Answer).status_code === 'OK' ? 0 : 1
   }
   // Runs one scripted call: JSON on output, a readable message on error output, the exit code to onExit.

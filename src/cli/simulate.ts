@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
-import { addClientOptions, rest, table, type ClientOptions } from './options.js'
+import { InvalidArgumentError } from 'commander'
+import { addClientOptions, intIn, rest, table, type ClientOptions } from './options.js'
 import { progress } from './progress.js'
 import { batches, generateSessions, shuffle, toEvents } from './session-generator.js'
 
@@ -12,16 +13,22 @@ async function pool<T> (items: T[], concurrency: number, fn: (item: T) => Promis
   }))
 }
 
+function ratio (raw: string): number {
+  const n = Number(raw)
+  if (raw.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1')
+  return n
+}
+
 export function registerSimulateCommands (program: Command): void {
   const sessions = program.commands.find(c => c.name() === 'sessions') ?? program.command('sessions').description('player sessions')
   addClientOptions(sessions.command('simulate'))
     .description('generate start/end events like the original test generator and upload them in batches of 10')
-    .option('--countries <n>', 'countries', '10')
-    .option('--players <n>', 'players per country', '10')
-    .option('--sessions <n>', 'sessions per player', '5')
-    .option('--concurrency <n>', 'batches in flight', '8')
-    .option('--seed <n>', 'random seed', String(Date.now() % 100000))
-    .action(async (o: ClientOptions & Record<'countries' | 'players' | 'sessions' | 'concurrency' | 'seed', string>) => {
+    .option('--countries <n>', 'countries', intIn(1, 200), 10)
+    .option('--players <n>', 'players per country', intIn(1, 100_000), 10)
+    .option('--sessions <n>', 'sessions per player', intIn(1, 1000), 5)
+    .option('--concurrency <n>', 'batches in flight', intIn(1, 256), 8)
+    .option('--seed <n>', 'random seed', intIn(0, 2 ** 31 - 1), Date.now() % 100000)
+    .action(async (o: ClientOptions & Record<'countries' | 'players' | 'sessions' | 'concurrency' | 'seed', number>) => {
       const generated = generateSessions({
         nowMs: Date.now() - 60_000,
         countries: Number(o.countries),
@@ -49,12 +56,14 @@ export function registerSimulateCommands (program: Command): void {
     .description('concurrent ad requests and impressions, then print the statistics')
     .option('--users <names>', 'comma-separated usernames', 'Jack,Jill')
     .option('--sdk <versions>', 'comma-separated SDK versions', '1.0,1.1')
-    .option('--requests <n>', 'ad requests per user', '1000')
-    .option('--fill <ratio>', 'share of ads that get an impression', '0.8')
-    .option('--concurrency <n>', 'requests in flight', '32')
-    .action(async (o: ClientOptions & Record<'users' | 'sdk' | 'requests' | 'fill' | 'concurrency', string>) => {
+    .option('--requests <n>', 'ad requests per user', intIn(1, 1_000_000), 1000)
+    .option('--fill <ratio>', 'share of ads that get an impression (0 to 1)', ratio, 0.8)
+    .option('--concurrency <n>', 'requests in flight', intIn(1, 256), 32)
+    .action(async (o: ClientOptions & Record<'users' | 'sdk', string> & Record<'requests' | 'fill' | 'concurrency', number>) => {
       const users = o.users.split(',').filter(Boolean)
       const sdks = o.sdk.split(',').filter(Boolean)
+      if (users.length === 0) throw new Error('--users needs at least one name')
+      if (sdks.length === 0) throw new Error('--sdk needs at least one version')
       const calls: Array<{ username: string, sdk: string, impression: boolean }> = []
       for (const username of users) {
         for (let i = 0; i < Number(o.requests); i++) {

@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Metadata, status, type Client, type ClientWritableStream } from '@grpc/grpc-js'
-import { addClientOptions, basicHeader, rest, table, type ClientOptions } from './options.js'
+import { addClientOptions, adminAuth, grpcToken, rest, table, type ClientOptions } from './options.js'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { Users } from '../grpc/contract.js'
@@ -193,7 +193,26 @@ export async function importUsers (opts: ImportOptions): Promise<FileReport[]> {
   try {
     for (const file of files) {
       // One file at a time in memory: the original's files are small; the stream to the server is bounded anyway.
-      const { records, intact } = salvageRecords(await readFile(file, 'utf8'))
+      const text = await readFile(file, 'utf8')
+      const { records, intact } = salvageRecords(text)
+      if (records.length === 0 && !(intact && /^\s*\[[\s\S]*\]\s*$/.test(text))) {
+        // Not one user record could be read (and it is not an empty list): nothing to send, and a failure.
+        const report: FileReport = {
+          file,
+          read: 0,
+          salvaged: 0,
+          sent: 0,
+          accepted: 0,
+          duplicates: 0,
+          rejected: 0,
+          errors: [],
+          status: false,
+          message: 'no user record in it: expected a JSON array of user objects'
+        }
+        reports.push(report)
+        out.write(`${file}: ${report.message}\n`)
+        continue
+      }
       bar?.start(records.length, 0, { file })
       const onSent = bar
         ? (n: number) => bar.increment(n)
@@ -240,6 +259,8 @@ export async function importUsers (opts: ImportOptions): Promise<FileReport[]> {
 
 export interface ExportOptions {
   url: string
+  /** The Authorization header (admin Basic credentials or an admin JWT); else Basic user/password when given. */
+  authorization?: string
   user?: string
   password?: string
   timeoutMs?: number
@@ -256,10 +277,11 @@ export interface ExportStatus {
 /** Queues an export (POST /users/export) and polls until it completed or failed. */
 export async function exportUsers (opts: ExportOptions): Promise<ExportStatus> {
   const out = opts.out ?? process.stdout
-  const headers: Record<string, string> = {}
-  if (opts.user !== undefined) {
-    headers.authorization = `Basic ${Buffer.from(`${opts.user}:${opts.password ?? ''}`).toString('base64')}`
-  }
+  const basic = opts.user !== undefined
+    ? `Basic ${Buffer.from(`${opts.user}:${opts.password ?? ''}`).toString('base64')}`
+    : undefined
+  const authorization = opts.authorization ?? basic
+  const headers: Record<string, string> = authorization ? { authorization } : {}
   const base = opts.url.replace(/\/+$/, '')
   const started = await fetch(`${base}/users/export`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000) })
   if (started.status !== 202) throw new Error(`POST /users/export: ${started.status} ${await started.text()}`)
@@ -307,14 +329,19 @@ export function registerUsersCommands (program: Command): Command {
     .action(async (paths: string[], o: ImportFlags) => {
       const batchSize = positiveInt('--batch-size', o.batchSize, 10_000)
       const progressEvery = positiveInt('--progress-every', o.progressEvery, 1e9)
-      const reports = await importUsers({ ...o, paths, batchSize, progressEvery, timeoutMs: Number(o.timeout) })
+      const timeoutMs = positiveInt('--timeout', o.timeout, 86_400_000)
+      // --token as it is, else a token issued for --user/--password; neither: the server decides (USERS_REQUIRE_AUTH).
+      const token = await grpcToken(o)
+      const reports = await importUsers({ ...o, token, paths, batchSize, progressEvery, timeoutMs })
       const sum = (k: keyof FileReport) => reports.reduce((n, r) => n + (r[k] as number), 0)
       process.stdout.write(`total: ${reports.length} files, read ${sum('read')}, sent ${sum('sent')}, ` +
         `accepted ${sum('accepted')}, duplicates ${sum('duplicates')}, rejected ${sum('rejected')}\n`)
       const failed = reports.filter(r => !r.status)
       if (failed.length > 0) {
         const first = failed[0]!
-        const why = first.errors[0] ? ` (record ${first.errors[0].index}: ${first.errors[0].message})` : ''
+        const why = first.errors[0]
+          ? ` (record ${first.errors[0].index}: ${first.errors[0].message})`
+          : first.message ? ` (${first.message})` : ''
         throw new Error(`import failed: ${failed.length} of ${reports.length} files had no record accepted, ` +
           `first ${first.file}${why}`)
       }
@@ -323,7 +350,8 @@ export function registerUsersCommands (program: Command): Command {
     .description('write all stored users to the server\'s USERS_EXPORT_PATH and wait for it')
     .option('--timeout <ms>', 'how long to wait for the export', '300000')
     .action(async (o: ClientOptions & { timeout: string }) => {
-      await exportUsers({ url: o.url, user: o.user ?? 'admin', password: o.password, timeoutMs: Number(o.timeout) })
+      const timeoutMs = positiveInt('--timeout', o.timeout, 86_400_000)
+      await exportUsers({ url: o.url, authorization: adminAuth(o), timeoutMs })
     })
 
   // Dead letters of every queue of the app, through the admin REST endpoints (admin Basic credentials).
@@ -336,7 +364,7 @@ export function registerUsersCommands (program: Command): Command {
       const q = new URLSearchParams({ limit: String(positiveInt('--limit', o.limit, 1000)) })
       if (o.queue) q.set('queue', o.queue)
       const res = await rest<{ dead_letters: DeadLetterRow[], total: number }>(o, 'GET', `/admin/dead-letters?${q}`,
-        { auth: basicHeader(o) })
+        { auth: adminAuth(o) })
       const rows = res.dead_letters.map(d => [d.queue, d.id, d.name, d.attempts_made,
         d.failed_at === null ? '' : new Date(d.failed_at).toISOString(), d.failed_reason.split('\n')[0]!.slice(0, 120)])
       if (rows.length > 0) process.stdout.write(table(['queue', 'id', 'name', 'attempts', 'failed at', 'reason'], rows))
@@ -352,7 +380,7 @@ export function registerUsersCommands (program: Command): Command {
       if (o.all && ids.length > 0) throw new Error('give job ids or --all, not both')
       if (!o.all && ids.length === 0) throw new Error('give job ids to replay, or --all')
       const body = { ...(o.queue ? { queue: o.queue } : {}), ...(o.all ? {} : { ids }) }
-      const res = await rest<{ replayed: number }>(o, 'POST', '/admin/dead-letters/replay', { auth: basicHeader(o), body })
+      const res = await rest<{ replayed: number }>(o, 'POST', '/admin/dead-letters/replay', { auth: adminAuth(o), body })
       process.stdout.write(`replayed ${res.replayed}\n`)
       if (!o.all && res.replayed < ids.length) {
         throw new Error(`${ids.length - res.replayed} of ${ids.length} ids were not dead letters`)

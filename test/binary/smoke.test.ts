@@ -35,6 +35,7 @@ t.test('the single executable serves both doors on the embedded default and stop
     const help = await run([...args, '--help'])
     t.equal(help.code, 0, `${args.join(' ')} --help`)
     t.match(help.out, new RegExp(`Usage: playfield ${args.join(' ')}`))
+    t.notMatch(help.err, /ExperimentalWarning|Single executable/, `${args.join(' ')}: no Node SEA warning`)
   }
 
   const httpPort = await freePort()
@@ -55,6 +56,7 @@ t.test('the single executable serves both doors on the embedded default and stop
     if (!ready) await sleep(100)
   }
   t.ok(ready, `GET /health/ready is 200 ${stderr}`)
+  t.notMatch(stderr, /ExperimentalWarning|Single executable/, 'the server starts without Node\'s SEA warning')
   t.equal((await fetch(`http://127.0.0.1:${httpPort}/health/live`)).status, 200)
   const client = new HealthClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure()) as any
   const status = await new Promise<string>((resolve, reject) => client.check({ service: '' }, { deadline: new Date(Date.now() + 5000) },

@@ -70,6 +70,49 @@ t.test('the cluster profile: 6 Redis Cluster nodes, 3 Cassandra nodes, 2 replica
   for (const upstream of ['app-1:3000', 'app-2:3000', 'app-1:50051', 'app-2:50051']) t.ok(nginx.includes(upstream), upstream)
 })
 
+t.test('the single-node file: secrets named, a grace period beyond the shutdown bound, a worker that waits only for Redis',
+  async (t) => {
+    const doc = await compose('docker-compose.yml')
+    const services = doc.services as Record<string, any>
+    const seconds = (v: string) => Number(/^(\d+)s$/.exec(v)?.[1] ?? NaN)
+    for (const name of ['app', 'worker']) {
+      const env = resolveEnv(services[name].environment)
+      const config = loadConfig(env)
+      t.equal(config.NODE_ENV, 'production', name)
+      const bound = config.SHUTDOWN_TIMEOUT_MS + config.SHUTDOWN_DRAIN_MS
+      t.ok(seconds(services[name].stop_grace_period) * 1000 > bound,
+        `${name}: stop_grace_period ${services[name].stop_grace_period} > ${bound} ms of shutdown`)
+      for (const secret of Object.keys(SECRETS)) {
+        t.match(services[name].environment[secret], new RegExp(`^\\$\\{${secret}:\\?set ${secret} `),
+          `${name}: compose refuses to start without ${secret}, naming it`)
+      }
+    }
+    t.same(Object.keys(services.worker.depends_on), ['redis'], 'the worker waits only for Redis')
+    t.equal(resolveEnv(services.worker.environment).CASSANDRA_CONTACT_POINTS, undefined, 'and has no Cassandra')
+    t.same(Object.keys(services.app.depends_on).sort(), ['cassandra', 'redis'])
+    const example = await readFile(`${root}/.env.example`, 'utf8')
+    for (const secret of Object.keys(SECRETS)) t.match(example, new RegExp(`^(# )?${secret}=`, 'm'), `.env.example lists ${secret}`)
+
+    const cluster = (await compose('docker-compose.cluster.yml')).services as Record<string, any>
+    t.same(Object.keys(cluster.worker.depends_on), ['redis-cluster-init'], 'cluster workers wait only for Redis too')
+    t.equal(loadConfig(resolveEnv(cluster.worker.environment)).CASSANDRA_CONTACT_POINTS, undefined)
+    for (const name of ['app-1', 'worker']) t.equal(seconds(cluster[name].stop_grace_period), 20, name)
+  })
+
+t.test('.dockerignore keeps the build context small and holds every path the Dockerfile copies', async (t) => {
+  const rules = (await readFile(`${root}/.dockerignore`, 'utf8')).split('\n').map(l => l.trim()).filter(l => l && !l.startsWith('#'))
+  t.equal(rules[0], '*', 'an allowlist: everything is out unless named')
+  const allowed = rules.slice(1).map(r => r.replace(/^!/, '').replace(/\/$/, ''))
+  const dockerfile = await readFile(`${root}/Dockerfile`, 'utf8')
+  const copied = [...dockerfile.matchAll(/^COPY (?!--from)(?:--\S+ )*(.+) \S+$/gm)].flatMap(m => m[1]!.split(' '))
+  t.ok(copied.length >= 4, `COPY sources: ${copied.join(' ')}`)
+  for (const path of copied) t.ok(allowed.includes(path), `${path} is in the build context`)
+  // The context docker sends: the allowed paths as they are in this checkout.
+  const sizes = await Promise.all(allowed.map(p => exec('du', ['-sbL', `${root}/${p}`]).then(r => Number(r.stdout.split('\t')[0]))))
+  const total = sizes.reduce((a, b) => a + b, 0)
+  t.ok(total < 5 * 2 ** 20, `build context ${(total / 2 ** 20).toFixed(2)} MiB < 5 MiB`)
+})
+
 const composeAvailable = await exec('docker', ['compose', 'version']).then(() => true, () => false)
 const skip = composeAvailable ? false : 'no docker compose plugin on this machine: only the structural checks above ran'
 

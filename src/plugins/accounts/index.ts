@@ -53,19 +53,27 @@ export default fp(async function accountsPlugin (app, { config }: { config: Conf
 
   // The admin account is ensured at start. Without ADMIN_* outside production, one is generated once and
   // its password printed once; later starts find it already there.
+  // Each start says truthfully which of these it found; a lost password is reset with `playfield admin reset-password`.
   app.addHook('onReady', async () => {
+    const username = config.ADMIN_USER ?? 'admin'
     if (config.ADMIN_USER && config.ADMIN_PASSWORD) {
       const current = await service.verifyPassword(config.ADMIN_USER, config.ADMIN_PASSWORD)
       if (!current?.admin) {
         await service.createAccount(config.ADMIN_USER, config.ADMIN_PASSWORD, { admin: true, upsert: true })
+        log.info({ username }, 'admin account set from ADMIN_USER/ADMIN_PASSWORD')
+      } else {
+        log.info({ username }, 'admin account matches ADMIN_USER/ADMIN_PASSWORD')
       }
-    } else if (config.NODE_ENV !== 'production' && !(await service.accountExists(config.ADMIN_USER ?? 'admin'))) {
-      const username = config.ADMIN_USER ?? 'admin'
+    } else if (await service.accountExists(username)) {
+      log.info({ username }, 'admin account exists (its password was set earlier; ' +
+        'lost it? `playfield admin reset-password`)')
+    } else if (config.NODE_ENV !== 'production') {
       const password = randomBytes(12).toString('base64url')
       await service.createAccount(username, password, { admin: true })
       log.warn({ username }, `generated the admin account; its password (shown once) is: ${password}`)
-    } else if (!config.ADMIN_USER) {
-      log.warn('no ADMIN_USER/ADMIN_PASSWORD: no admin account ensured')
+    } else {
+      log.warn({ username }, 'no admin account: set ADMIN_USER/ADMIN_PASSWORD, or create one with ' +
+        '`playfield admin reset-password`')
     }
   })
 }, { name: 'accounts', dependencies: ['redis'] })

@@ -4,6 +4,7 @@ import { access, mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { isAbsolute, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { lockDataDir, type DataDirLock } from './data-lock.js'
 
 // Starts a private redis-server child: the embedded default of the app, and the per-file server of the tests.
 //
@@ -33,6 +34,11 @@ export interface RedisServerOptions {
   extraArgs?: string[]
   /** Also needs port + 10000 free (the cluster bus port of a cluster node). */
   busPort?: boolean
+  /**
+   * Hold an exclusive lock on `dir` while the server runs (data-lock.ts): a second process asking for the same
+   * directory is refused. The app's embedded server and the commands that open its data directory use it.
+   */
+  lock?: boolean
 }
 
 export interface RedisServerHandle {
@@ -150,6 +156,7 @@ export async function startRedisServer (opts: RedisServerOptions): Promise<Redis
   const timeoutMs = opts.startTimeoutMs ?? 10000
   const extra = opts.extraArgs ?? []
   await mkdir(dir, { recursive: true })
+  const lock: DataDirLock | undefined = opts.lock ? lockDataDir(dir) : undefined
 
   let port = opts.port ?? 0
   let child: ChildProcess | undefined
@@ -161,7 +168,10 @@ export async function startRedisServer (opts: RedisServerOptions): Promise<Redis
     } catch (err) {
       // Another process may grab a free port between our probe and redis' bind: try another one.
       const retryable = opts.port ? false : /Address already in use/.test((err as Error).message)
-      if (!retryable || attempt >= 4) throw err
+      if (!retryable || attempt >= 4) {
+        lock?.release()
+        throw err
+      }
     }
   }
 
@@ -172,7 +182,10 @@ export async function startRedisServer (opts: RedisServerOptions): Promise<Redis
     url: `redis://127.0.0.1:${port}`,
     get pid () { return current.pid },
     dir,
-    async stop () { await stopChild(current) },
+    async stop () {
+      await stopChild(current)
+      lock?.release()
+    },
     async restart () {
       await stopChild(current)
       current = await launch(bin, port, dir, aof, timeoutMs, extra)

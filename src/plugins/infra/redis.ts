@@ -69,10 +69,12 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   let embedded: RedisServerHandle | undefined
   let url = config.REDIS_URL
   if (!url && !config.REDIS_CLUSTER_NODES) {
+    // The lock refuses a second process on the same AOF (a second server, or an admin command while this runs).
     embedded = await startRedisServer({
       bin: config.REDIS_SERVER_BIN,
       dir: config.REDIS_DATA_DIR,
       aof: true,
+      lock: true,
       // Bounded, and never dropping what it was given to keep (BullMQ needs noeviction too): at the cap writes are
       // refused with an OOM error, which callers get as 503.
       extraArgs: ['--maxmemory', config.REDIS_MAXMEMORY, '--maxmemory-policy', 'noeviction']
