@@ -7,8 +7,8 @@ import { PROTO_DIR } from './contract.js'
 // The gRPC rich error model: every failed call carries a google.rpc.Status in the grpc-status-details-bin
 // trailer, with an ErrorInfo (reason, domain) and, for bad input, a BadRequest whose FieldViolations name the
 // request fields at fault (AIP-193). Its code and message are always the call's grpc-status and grpc-message:
-// standard readers (Python's grpc_status.rpc_status.from_call, grpc-go's status.FromError…) refuse a rich
-// status that disagrees with them. The protos are googleapis' own, kept in proto/google/rpc/.
+// standard readers (Python's grpc_status.rpc_status.from_call, for one) refuse a rich status that disagrees with
+// them. The protos are googleapis' own, kept in proto/google/rpc/.
 
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin'
 /** ErrorInfo.domain of every error playfield produces. */

@@ -185,13 +185,21 @@ t.test('around_me centres the player with two either side, only when past the re
   t.same(names((await lb.page({ page: 1, name: 'p3' })).around_me), ['p1', 'p2', 'p3', 'p4', 'p5'], 'clipped at the top')
   t.same((await lb.page({ page: 1, name: 'p2' })).around_me, [], 'on the requested page')
   t.same((await lb.page({ page: 3, name: 'p2' })).around_me, [], 'on an earlier page')
-  await t.rejects(lb.page({ name: 'ghost' }), { name: 'NotFoundError', message: 'player "ghost" is not on the all-time board' })
+  // In a listing an unknown name is bad input (the original contract): field `name`, gRPC message exactly "name".
+  await t.rejects(lb.page({ name: 'ghost' }), {
+    name: 'InvalidArgumentError',
+    message: 'player "ghost" is not on the all-time board',
+    hints: { field: 'name', grpcMessage: 'name' }
+  })
+  // Asked about directly (standing), the player is not found.
+  await t.rejects(lb.standing('ghost'), { name: 'NotFoundError', message: 'player "ghost" is not on the all-time board' })
 })
 
 t.test('a player only on the all-time board is not found on the 30-day board', async (t) => {
   const { lb } = await fixture(t)
   t.equal((await lb.page({ name: 'old1' })).total, 6)
-  await t.rejects(lb.page({ name: 'old1', window: 'last_30_days' }), { name: 'NotFoundError', message: 'player "old1" is not on the last-30-days board' })
+  await t.rejects(lb.page({ name: 'old1', window: 'last_30_days' }),
+    { name: 'InvalidArgumentError', message: 'player "old1" is not on the last-30-days board' })
 })
 
 t.test('boards are named and independent; the default board is "default"', async (t) => {
