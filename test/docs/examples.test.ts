@@ -85,6 +85,9 @@ t.test('the convention: sh blocks run, "sh skip: reason" blocks are skipped with
     ])
   })
 
+// Every document starts a server and runs its CLI lines as processes: minutes on a loaded 2-core machine.
+t.setTimeout(480_000)
+
 const files = await markdownFiles()
 t.test('every skipped block says why', async (t) => {
   for (const file of files) {
