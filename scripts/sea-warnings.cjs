@@ -1,12 +1,16 @@
-// Prepended to the single-executable bundle, before sea-banner.cjs. Node announces "Single executable application is
-// an experimental feature" on every start of a SEA (sea-config's disableExperimentalSEAWarning does not silence
-// every Node line). That one warning says nothing to the binary's users, so it alone is dropped: every other
-// warning (deprecations, other experimental features) still reaches the listeners that were there, in order.
-// Node queues the warning for process.nextTick before the main script runs, so a filter installed here, first thing
-// in the main script, is in place when it is emitted.
+// Prepended to the single-executable bundle, before sea-banner.cjs. Node has two warnings of its own about being a
+// single executable application: the ExperimentalWarning "Single executable application is an experimental
+// feature" (sea-config's disableExperimentalSEAWarning normally silences it), and, on Node 20, "Currently the
+// require() provided to the main script embedded into single-executable applications only supports loading
+// built-in modules", printed on every start once a bundled module probes an optional dependency with require() and
+// falls back (as it is built to). Neither says anything to the binary's users, so exactly these two are dropped:
+// every other warning (deprecations, other experimental features) still reaches the listeners that were there, in
+// order. Installed first thing in the main script, before any of those can be emitted.
 ;(() => {
-  const isSeaWarning = (w) => w != null && w.name === 'ExperimentalWarning' &&
-    /single executable application/i.test(String(w.message))
+  const isSeaWarning = (w) => w != null && (
+    (w.name === 'ExperimentalWarning' && /^single executable application/i.test(String(w.message))) ||
+    (w.name === 'Warning' && /^currently the require\(\) provided to the main script embedded into single-executable applications/i
+      .test(String(w.message))))
   function quietSeaWarning (proc) {
     const previous = proc.listeners('warning')
     for (const l of previous) proc.removeListener('warning', l)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
+import { loadConfig } from '../config.js'
 import { Cluster, Redis } from 'ioredis'
 import { systemClock } from '../clock.js'
 import { clusterNodes } from '../plugins/infra/redis.js'
@@ -22,14 +23,15 @@ export function registerAdminCommands (program: Command): void {
     .option('--new-password <password>', 'the new password, 8-256 characters (env PLAYFIELD_NEW_PASSWORD); ' +
       'default: a generated one, printed once', process.env.PLAYFIELD_NEW_PASSWORD)
     .action(async (o: { username?: string, newPassword?: string }) => {
-      const { bootConfig } = await import('../server.js')
-      const config = bootConfig()
+      // The server's settings without loading the server (a command that starts in a moment, not in seconds).
+      const config = loadConfig()
       const username = o.username ?? config.ADMIN_USER ?? 'admin'
       const password = o.newPassword ?? randomBytes(12).toString('base64url')
       const embedded = config.REDIS_URL || config.REDIS_CLUSTER_NODES
         ? undefined
         : await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true, lock: true })
-      const options = { maxRetriesPerRequest: 2, connectTimeout: 5000, lazyConnect: true }
+      // One-shot: no reconnecting forever, and an unreachable Redis is one line, not an ioredis event dump.
+      const options = { maxRetriesPerRequest: 2, connectTimeout: 5000, lazyConnect: true, retryStrategy: () => null }
       const redis: RedisClient = config.REDIS_CLUSTER_NODES
         ? new Cluster(clusterNodes(config.REDIS_CLUSTER_NODES), {
           lazyConnect: true,
@@ -41,8 +43,11 @@ export function registerAdminCommands (program: Command): void {
           }
         })
         : new Redis(embedded?.url ?? config.REDIS_URL!, options)
+      redis.on('error', () => {})
       try {
-        await redis.connect()
+        await redis.connect().catch((err: Error) => {
+          throw new Error(`cannot reach Redis (${config.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'}): ${err.message}`)
+        })
         const accounts = createAccounts({
           store: createAccountsStore(redis),
           config,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { loadConfig } from '../config.js'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../plugins/infra/redis-server.js'
 import { legacyQueueKey } from '../plugins/infra/queues.js'
@@ -70,8 +71,8 @@ export function registerMigrateKeysCommand (program: Command): void {
     .description('move data of an older playfield into the Redis Cluster key layout (REDIS_URL, or the embedded data dir)')
     .option('--dry-run', 'count what would move, change nothing', false)
     .action(async (o: { dryRun: boolean }) => {
-      const { bootConfig } = await import('../server.js')
-      const config = bootConfig()
+      // The server's settings without loading the server (a command that starts in a moment, not in seconds).
+      const config = loadConfig()
       if (config.REDIS_CLUSTER_NODES) {
         throw new Error('migrate-keys runs on the single Redis that holds the old data (REDIS_URL or the embedded ' +
           'data dir), not on a cluster: migrate it first, then import it into the cluster with redis-cli --cluster import')
@@ -81,9 +82,10 @@ export function registerMigrateKeysCommand (program: Command): void {
         ? undefined
         : await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true, lock: true })
       url ??= embedded!.url
-      const redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true })
+      const redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true, retryStrategy: () => null })
+      redis.on('error', () => {}) // an unreachable Redis is the one line below, not an ioredis event dump
       try {
-        await redis.connect()
+        await redis.connect().catch((err: Error) => { throw new Error(`cannot reach Redis (REDIS_URL): ${err.message}`) })
         const { rules, migrations } = allRules()
         const report = await migrateKeys(redis, rules, migrations, { dryRun: o.dryRun })
         const migrated = Object.entries(report.migrated).map(([k, n]) => `, ${k}: ${n}`).join('')

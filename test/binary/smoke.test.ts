@@ -31,7 +31,8 @@ t.test('the single executable serves both doors on the embedded default and stop
       (e, out, err) => resolve({ code: e ? Number(e.code ?? 1) : 0, out, err })))
   // Every subcommand is in the bundle (a missing lazy import would only show when that command runs).
   for (const args of [['serve'], ['worker'], ['accounts', 'add'], ['tokens', 'create'], ['tokens', 'revoke'], ['scores', 'submit'],
-    ['leaderboard', 'show'], ['users', 'import'], ['users', 'export'], ['sessions', 'simulate'], ['ads', 'simulate'], ['shapes']]) {
+    ['leaderboard', 'show'], ['users', 'import'], ['users', 'export'], ['sessions', 'simulate'], ['ads', 'simulate'], ['shapes'],
+    ['admin', 'reset-password'], ['migrate-keys']]) {
     const help = await run([...args, '--help'])
     t.equal(help.code, 0, `${args.join(' ')} --help`)
     t.match(help.out, new RegExp(`Usage: playfield ${args.join(' ')}`))

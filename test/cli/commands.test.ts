@@ -6,6 +6,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, tempDir, testRedis } from '../helpers/app.js'
 import { ingestIdle, user } from '../helpers/users.js'
+import { freePort } from '../../src/plugins/infra/redis-server.js'
 
 // The playfield command as a process against a real listening app: every client command honours --token,
 // --user/--password and the PLAYFIELD_* address variables; unknown flags and bad input exit non-zero with one line;
@@ -180,4 +181,7 @@ t.test('admin reset-password sets a new admin password in the server\'s Redis, w
   const short = await cli(['admin', 'reset-password', '--new-password', 'short'], env)
   t.equal(short.code, 1)
   t.equal(short.stderr, 'playfield: password must be 8-256 characters\n')
+  const unreachable = await cli(['admin', 'reset-password'], { ...env, REDIS_URL: `redis://127.0.0.1:${await freePort()}` })
+  t.equal(unreachable.code, 1)
+  t.match(unreachable.stderr, /^playfield: cannot reach Redis \(REDIS_URL\): [^\n]+\n$/)
 })

@@ -24,7 +24,8 @@ t.test('every subcommand has --help', async (t) => {
   for (const args of [['--help'], ['serve', '--help'], ['worker', '--help'], ['accounts', 'add', '--help'], ['tokens', 'create', '--help'],
     ['tokens', 'revoke', '--help'], ['scores', 'submit', '--help'], ['leaderboard', 'show', '--help'], ['users', 'import', '--help'],
     ['users', 'export', '--help'], ['users', 'dead-letters', 'list', '--help'], ['users', 'dead-letters', 'replay', '--help'],
-    ['sessions', 'simulate', '--help'], ['ads', 'simulate', '--help'], ['shapes', '--help']]) {
+    ['sessions', 'simulate', '--help'], ['ads', 'simulate', '--help'], ['shapes', '--help'], ['admin', 'reset-password', '--help'],
+    ['migrate-keys', '--help']]) {
     const r = await cli(args)
     t.equal(r.code, 0, args.join(' '))
     t.match(r.stdout, /Usage: playfield/, args.join(' '))
