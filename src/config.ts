@@ -88,6 +88,7 @@ export const CASSANDRA_CONSISTENCIES = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 
 export type CassandraConsistency = typeof CASSANDRA_CONSISTENCIES[number]
 
 export const DEFAULT_SHAPES_SIGNATURE = 'playfield-signature'
+export const MIN_PRODUCTION_SECRET_BYTES = 32
 
 export const configSpec = {
   NODE_ENV: oneOf('development', ['development', 'production', 'test'] as const),
@@ -233,10 +234,21 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (cfg.GRPC_TLS_CLIENT_CA && !cfg.GRPC_TLS_CERT) problems.push('GRPC_TLS_CLIENT_CA needs GRPC_TLS_CERT and GRPC_TLS_KEY')
   if (cfg.NODE_ENV === 'production') {
     if (!cfg.JWT_SECRET) problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 characters)')
-    if (!cfg.ADS_SIGNING_SECRET) problems.push('ADS_SIGNING_SECRET is required when NODE_ENV=production (at least 16 characters)')
+    if (!cfg.ADS_SIGNING_SECRET) problems.push('ADS_SIGNING_SECRET is required when NODE_ENV=production (at least 32 bytes)')
     // The default is printed in the docs and built into the CLI: in production it would be no secret at all.
     if (cfg.SHAPES_SIGNATURE === DEFAULT_SHAPES_SIGNATURE) {
       problems.push('SHAPES_SIGNATURE must be set to your own value when NODE_ENV=production (the default is public)')
+    }
+    // A short secret can be guessed offline from one signed value (a JWT, an impression URL).
+    for (const key of ['JWT_SECRET', 'ADS_SIGNING_SECRET', 'SHAPES_SIGNATURE'] as const) {
+      const bytes = Buffer.byteLength(cfg[key] ?? '')
+      if (bytes > 0 && bytes < MIN_PRODUCTION_SECRET_BYTES) {
+        problems.push(`${key} must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes when NODE_ENV=production (got ${bytes})`)
+      }
+    }
+    if (!cfg.PUBLIC_BASE_URL) {
+      problems.push('PUBLIC_BASE_URL is required when NODE_ENV=production (the URL clients reach this service at; ' +
+        'ad impression URLs are built from it, never from the Host header)')
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Config } from '../../config.js'
@@ -53,7 +54,19 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   let embedded: RedisServerHandle | undefined
   let url = config.REDIS_URL
   if (!url && !config.REDIS_CLUSTER_NODES) {
-    embedded = await startRedisServer({ bin: config.REDIS_SERVER_BIN, dir: config.REDIS_DATA_DIR, aof: true })
+    // A random password per start (only our own clients know it, from the URL) and a supervisor that starts the
+    // server again if it dies: the process and its Redis come back together.
+    embedded = await startRedisServer({
+      bin: config.REDIS_SERVER_BIN,
+      dir: config.REDIS_DATA_DIR,
+      aof: true,
+      password: randomBytes(24).toString('hex'),
+      supervise: true,
+      onEvent: (event, { code, signal, err }) => {
+        if (event === 'restarted') log.info({ pid: embedded?.pid }, 'embedded redis-server restarted')
+        else log.error({ code, signal, err: err && { message: err.message } }, `embedded redis-server ${event}`)
+      }
+    })
     url = embedded.url
     log.info({ port: embedded.port, dir: embedded.dir, pid: embedded.pid }, 'started embedded redis-server (set REDIS_URL to use your own)')
   }
