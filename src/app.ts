@@ -63,6 +63,9 @@ export interface AppOptions {
 }
 
 const MAX_PARAM_LENGTH = 100
+// A hop count is given to Fastify as a function (its types take no number): trust the nearest `hops` addresses.
+const trustProxyOption = (v: string): boolean | string | ((address: string, hop: number) => boolean) =>
+  v === 'true' ? true : /^\d+$/.test(v) ? (_address, hop) => hop < Number(v) : v
 
 /** Fastify options shared by src/server.ts and the tests, so tests build the app exactly as production does. */
 export function options (config: Config): FastifyServerOptions {
@@ -92,6 +95,7 @@ export function options (config: Config): FastifyServerOptions {
         : { message: err.message, code: 'PLAYFIELD_BAD_REQUEST' })
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    ...(config.TRUST_PROXY && config.TRUST_PROXY !== 'false' ? { trustProxy: trustProxyOption(config.TRUST_PROXY) } : {}),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } }

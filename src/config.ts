@@ -139,6 +139,10 @@ export const configSpec = {
   GRPC_TLS_KEY: optional({ hint: 'path to a PEM private key' }),
   GRPC_TLS_CLIENT_CA: optional({ hint: 'path to a PEM CA bundle; enables mutual TLS' }),
 
+  // Behind a load balancer: which proxies to believe about the client address (X-Forwarded-For), for the login
+  // and rate limits. true (every hop), a hop count, or a comma list of proxy addresses / CIDRs (as Fastify's
+  // trustProxy). gRPC takes the last x-forwarded-for entry when this is set.
+  TRUST_PROXY: optional({ pattern: /^(true|false|\d+|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)$/, hint: 'true, a hop count, or a comma-separated list of proxy addresses/CIDRs' }),
   RATE_LIMIT_MAX: int(100, 1, 1000000),
   RATE_LIMIT_WINDOW_MS: int(60000, 100, 86400000),
   METRICS_ENABLED: bool(true),
