@@ -26,7 +26,7 @@ import shapesPlugin from './plugins/shapes/index.js'
 import categoriesPlugin from './plugins/categories/index.js'
 import sessionsPlugin from './plugins/sessions/index.js'
 // doors
-import guardsPlugin from './routes/guards.js'
+import guardsPlugin, { requireAdmin } from './routes/guards.js'
 import healthRoutes from './routes/health.js'
 import authRoutes from './routes/auth.js'
 import leaderboardRoutes from './routes/leaderboard.js'
@@ -65,6 +65,11 @@ export interface AppOptions {
   role?: 'server' | 'worker'
 }
 
+const MAX_PARAM_LENGTH = 100
+// A hop count is given to Fastify as a function (its types take no number): trust the nearest `hops` addresses.
+const trustProxyOption = (v: string): boolean | string | ((address: string, hop: number) => boolean) =>
+  v === 'true' ? true : /^\d+$/.test(v) ? (_address, hop) => hop < Number(v) : v
+
 /** Fastify options shared by src/server.ts and the tests, so tests build the app exactly as production does. */
 export function options (config: Config): FastifyServerOptions {
   return {
@@ -84,6 +89,16 @@ export function options (config: Config): FastifyServerOptions {
     // Cassandra schema changes take seconds each on a cluster, and a starter may wait for another process's
     // migration lease: Fastify's 10 s per plugin would fail a healthy boot.
     ...(config.CASSANDRA_CONTACT_POINTS ? { pluginTimeout: 120_000 } : {}),
+    // The router's own refusals (a path parameter over maxParamLength: 414; a malformed URL: 400) in the app's
+    // error shape, without echoing the (possibly huge) path back.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      reply.code(tooLong ? 414 : 400).send(tooLong
+        ? { message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`, code: 'PLAYFIELD_URI_TOO_LONG' }
+        : { message: err.message, code: 'PLAYFIELD_BAD_REQUEST' })
+    },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    ...(config.TRUST_PROXY && config.TRUST_PROXY !== 'false' ? { trustProxy: trustProxyOption(config.TRUST_PROXY) } : {}),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } }
@@ -126,6 +141,13 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     const own = route.preHandler === undefined ? [] : [route.preHandler].flat()
     route.preHandler = [refuseNonFinite, ...own]
   })
+  if (config.NODE_ENV === 'production') {
+    // In production the metrics and the API documentation are for operators: admin credentials (Basic or JWT).
+    fastify.addHook('onRequest', async (request, reply) => {
+      const path = request.url.split('?')[0]!
+      if (/^\/(metrics|docs)(\/|$)/.test(path)) await requireAdmin(request, reply)
+    })
+  }
   fastify.setNotFoundHandler((request, reply) => {
     return reply.code(404).send({ message: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'PLAYFIELD_NOT_FOUND' })
   })

@@ -88,6 +88,7 @@ export const CASSANDRA_CONSISTENCIES = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 
 export type CassandraConsistency = typeof CASSANDRA_CONSISTENCIES[number]
 
 export const DEFAULT_SHAPES_SIGNATURE = 'playfield-signature'
+export const MIN_PRODUCTION_SECRET_BYTES = 32
 
 export const configSpec = {
   NODE_ENV: oneOf('development', ['development', 'production', 'test'] as const),
@@ -147,6 +148,10 @@ export const configSpec = {
   GRPC_TLS_KEY: optional({ hint: 'path to a PEM private key' }),
   GRPC_TLS_CLIENT_CA: optional({ hint: 'path to a PEM CA bundle; enables mutual TLS' }),
 
+  // Behind a load balancer: which proxies to believe about the client address (X-Forwarded-For), for the login
+  // and rate limits. true (every hop), a hop count, or a comma list of proxy addresses / CIDRs (as Fastify's
+  // trustProxy). gRPC takes the last x-forwarded-for entry when this is set.
+  TRUST_PROXY: optional({ pattern: /^(true|false|\d+|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)$/, hint: 'true, a hop count, or a comma-separated list of proxy addresses/CIDRs' }),
   RATE_LIMIT_MAX: int(100, 1, 1000000),
   RATE_LIMIT_WINDOW_MS: int(60000, 100, 86400000),
   METRICS_ENABLED: bool(true),
@@ -252,10 +257,21 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (cfg.GRPC_TLS_CLIENT_CA && !cfg.GRPC_TLS_CERT) problems.push('GRPC_TLS_CLIENT_CA needs GRPC_TLS_CERT and GRPC_TLS_KEY')
   if (cfg.NODE_ENV === 'production') {
     if (!cfg.JWT_SECRET) problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 characters)')
-    if (!cfg.ADS_SIGNING_SECRET) problems.push('ADS_SIGNING_SECRET is required when NODE_ENV=production (at least 16 characters)')
+    if (!cfg.ADS_SIGNING_SECRET) problems.push('ADS_SIGNING_SECRET is required when NODE_ENV=production (at least 32 bytes)')
     // The default is printed in the docs and built into the CLI: in production it would be no secret at all.
     if (cfg.SHAPES_SIGNATURE === DEFAULT_SHAPES_SIGNATURE) {
       problems.push('SHAPES_SIGNATURE must be set to your own value when NODE_ENV=production (the default is public)')
+    }
+    // A short secret can be guessed offline from one signed value (a JWT, an impression URL).
+    for (const key of ['JWT_SECRET', 'ADS_SIGNING_SECRET', 'SHAPES_SIGNATURE'] as const) {
+      const bytes = Buffer.byteLength(cfg[key] ?? '')
+      if (bytes > 0 && bytes < MIN_PRODUCTION_SECRET_BYTES) {
+        problems.push(`${key} must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes when NODE_ENV=production (got ${bytes})`)
+      }
+    }
+    if (!cfg.PUBLIC_BASE_URL) {
+      problems.push('PUBLIC_BASE_URL is required when NODE_ENV=production (the URL clients reach this service at; ' +
+        'ad impression URLs are built from it, never from the Host header)')
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)

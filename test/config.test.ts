@@ -39,10 +39,11 @@ t.test('production requires the signing secrets', async (t) => {
   const own = loadConfig({
     NODE_ENV: 'production',
     JWT_SECRET: 'x'.repeat(32),
-    ADS_SIGNING_SECRET: 'y'.repeat(16),
-    SHAPES_SIGNATURE: 'our-own-signature'
+    ADS_SIGNING_SECRET: 'y'.repeat(32),
+    SHAPES_SIGNATURE: 'our-own-signature-our-own-signature',
+    PUBLIC_BASE_URL: 'https://games.example.com'
   })
-  t.equal(own.SHAPES_SIGNATURE, 'our-own-signature')
+  t.equal(own.SHAPES_SIGNATURE, 'our-own-signature-our-own-signature')
 })
 
 t.test('TLS key and certificate go together', async (t) => {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyContextConfig, FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance } from 'fastify'
 import { toHttpError } from '../errors.js'
 import { parseAdParams, parseSignedRef, parseStatisticsFilter, type Query } from '../plugins/ads/service.js'
 import { AdQuerySchema, AdsReplySchema, ImpressionQuerySchema, StatisticsQuerySchema, StatisticsReplySchema, VastSchema } from '../schemas/ads.js'
@@ -14,7 +14,17 @@ const errors = {
 }
 const FETCHED = { success: true, message: 'Successfully fetched' } as const
 
-const requestBase = (request: FastifyRequest) => `${request.protocol}://${request.host}`
+// Impression URLs point at PUBLIC_BASE_URL (required in production; the ads service prefers it). Without it, in
+// development, at the address this server listens on — never at the request's Host header, which the caller
+// chooses (a forged Host would send impressions, and their signatures, elsewhere).
+function listenBase (app: FastifyInstance): string {
+  const address = app.server.address()
+  if (address && typeof address === 'object') {
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `http://${host}:${address.port}`
+  }
+  return `http://${app.config.HOST}:${app.config.HTTP_PORT}`
+}
 
 const adsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ads, config } = app
@@ -41,7 +51,7 @@ const adsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     validatorCompiler: acceptAll
   }, async (request, reply) => {
     const params = parseAdParams(request.query as Query)
-    const { xml, source } = await ads.requestAd(params, requestBase(request))
+    const { xml, source } = await ads.requestAd(params, listenBase(app))
     return reply.type('application/xml').header('x-ad-source', source).send(xml)
   })
 

@@ -39,7 +39,7 @@ function crossSite (request: FastifyRequest): boolean {
   const origin = request.headers.origin
   if (typeof origin !== 'string') return false
   try {
-    return new URL(origin).host !== request.host
+    return new URL(origin).host !== new URL(`${request.protocol}://${request.host}`).host
   } catch {
     return true
   }

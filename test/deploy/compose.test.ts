@@ -13,8 +13,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const exec = promisify(execFile)
 const SECRETS = {
   JWT_SECRET: 'compose-test-jwt-secret-0123456789abcdef',
-  ADS_SIGNING_SECRET: 'compose-test-ads-secret',
-  SHAPES_SIGNATURE: 'compose-test',
+  ADS_SIGNING_SECRET: 'compose-test-ads-secret-0123456789abcdef',
+  SHAPES_SIGNATURE: 'compose-test-shapes-signature-0123456789',
   ADMIN_PASSWORD: 'compose-test-password'
 }
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { status, type ServiceError } from '@grpc/grpc-js'
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { LeaderBoard as Ctor } from '../../src/grpc/contract.js'
 import type { LeaderBoardClient } from '../../src/grpc/generated/leaderboard/LeaderBoard.js'
 import { build, deadline, grpcClient } from '../helpers/app.js'
@@ -89,4 +89,34 @@ t.test('a 15 KB Basic header is refused before parsing, naming the limit, on bot
   const grpc = await grpcLogin(client, b64('admin:' + 'x'.repeat(11_000)))
   t.equal(grpc?.code, status.UNAUTHENTICATED)
   t.match(grpc?.details, /longer than 1024 characters/)
+})
+
+t.test('behind a trusted proxy the limits count the forwarded client address; otherwise X-Forwarded-For is ignored', async (t) => {
+  const proxied = await build(t, { config: { TRUST_PROXY: '127.0.0.1' } })
+  const client = grpcClient<LeaderBoardClient>(t, proxied, Ctor)
+  await proxied.auth.createAccount('proxied', 'proxied-password')
+  const login = (app: typeof proxied, xff: string, password: string) => app.inject({
+    method: 'POST', url: '/auth', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': xff, authorization: basic('proxied', password) }
+  })
+  const codes: number[] = []
+  for (let i = 0; i < 11; i++) codes.push((await login(proxied, '203.0.113.5', `guess-${i}-x`)).statusCode)
+  t.same(codes, [...Array(10).fill(401), 429], 'the guessing client behind the proxy is stopped')
+  t.equal((await login(proxied, '203.0.113.9', 'proxied-password')).statusCode, 200, 'another client behind the same proxy is not')
+  const md = new Metadata()
+  md.set('x-forwarded-for', '203.0.113.5')
+  const viaGrpc = await new Promise<ServiceError | null>(resolve => {
+    client.AuthenticateUser({ data: b64('proxied:proxied-password') }, md, { deadline: deadline(20_000) }, (err) => resolve(err))
+  })
+  t.equal(viaGrpc?.code, status.RESOURCE_EXHAUSTED, 'gRPC counts the same forwarded address')
+
+  const direct = await build(t)
+  await direct.auth.createAccount('direct', 'direct-password')
+  const spoofed: number[] = []
+  for (let i = 0; i < 11; i++) {
+    const res = await direct.inject({
+      method: 'POST', url: '/auth', remoteAddress: '10.25.0.1', headers: { 'x-forwarded-for': `198.51.100.${i}`, authorization: basic('direct', `guess-${i}-x`) }
+    })
+    spoofed.push(res.statusCode)
+  }
+  t.same(spoofed, [...Array(10).fill(401), 429], 'without TRUST_PROXY a forged X-Forwarded-For does not escape the limit')
 })

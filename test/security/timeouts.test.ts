@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { status, type ServiceError } from '@grpc/grpc-js'
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { Redis } from 'ioredis'
 import { LeaderBoard as Ctor } from '../../src/grpc/contract.js'
 import type { LeaderBoardClient } from '../../src/grpc/generated/leaderboard/LeaderBoard.js'
@@ -21,6 +21,14 @@ function authenticate (client: LeaderBoardClient): Promise<ServiceError | null> 
   })
 }
 
+function page (client: LeaderBoardClient, token: string): Promise<ServiceError | null> {
+  const md = new Metadata()
+  md.set('authorization', `Bearer ${token}`)
+  return new Promise(resolve => {
+    client.GetLeaderBoardPages({}, md, { deadline: deadline(20_000) }, (err) => resolve(err))
+  })
+}
+
 t.test('with Redis stopped (SIGSTOP), REST answers 503 and gRPC UNAVAILABLE within the timeout; both recover after SIGCONT', async (t) => {
   const redis = await privateRedis(t)
   const app = await build(t, { config: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: String(TIMEOUT_MS), WORKERS_ENABLED: 'false' } })
@@ -37,6 +45,8 @@ t.test('with Redis stopped (SIGSTOP), REST answers 503 and gRPC UNAVAILABLE with
   const board = () => app.inject({ url: '/leaderboard', headers: { authorization: `Bearer ${jwt}` } })
   t.equal((await board()).statusCode, 200, 'answers before the stall')
   t.equal(await authenticate(client), null, 'gRPC login works before the stall')
+  const token = await app.auth.issueToken('admin')
+  t.equal(await page(client, token), null, 'a gRPC read works before the stall')
 
   process.kill(pid, 'SIGSTOP')
   let stopped = true
@@ -55,6 +65,11 @@ t.test('with Redis stopped (SIGSTOP), REST answers 503 and gRPC UNAVAILABLE with
   const grpcMs = Date.now() - started
   t.equal(err?.code, status.UNAVAILABLE, 'gRPC: UNAVAILABLE while Redis is stalled')
   t.ok(grpcMs < TIMEOUT_MS + MARGIN_MS, `gRPC answered in ${grpcMs} ms (timeout ${TIMEOUT_MS} ms + ${MARGIN_MS} ms margin)`)
+  started = Date.now()
+  const readErr = await page(client, token)
+  const readMs = Date.now() - started
+  t.equal(readErr?.code, status.UNAVAILABLE, 'a gRPC call with a token (checked in the interceptor) is UNAVAILABLE too')
+  t.ok(readMs < TIMEOUT_MS + MARGIN_MS, `answered in ${readMs} ms`)
 
   const ready = await app.inject('/health/ready')
   t.equal(ready.statusCode, 503, 'not ready while Redis is stalled')
@@ -74,4 +89,5 @@ t.test('with Redis stopped (SIGSTOP), REST answers 503 and gRPC UNAVAILABLE with
   }
   t.ok(recoveredMs >= 0, `REST ready and answering again ${recoveredMs} ms after SIGCONT, without a restart`)
   t.equal(await authenticate(client), null, 'gRPC login works again after SIGCONT')
+  t.equal(await page(client, token), null, 'and gRPC reads with the token')
 })

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { ServerDuplexStream } from '@grpc/grpc-js'
+import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js'
 import { LeaderBoard, packageDefinition } from '../contract.js'
 import { unary, type ServiceHandlers } from '../handlers.js'
 import { failStream, write } from '../streams.js'
@@ -134,11 +134,24 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
   }
 }
 
-export function leaderboardHandlers (app: { leaderboard: LeaderboardService, auth: Pick<AccountsService, 'authenticateBasic' | 'issueToken'> }) {
+/**
+ * The caller's address for the login limits: the peer, or behind a trusted proxy (TRUST_PROXY set) the address that
+ * proxy appended last to `x-forwarded-for` (one hop; earlier entries are the client's own word).
+ */
+export function clientAddress (call: { getPeer (): string, metadata: Metadata }, trustProxy: boolean): string {
+  const peer = peerAddress(call.getPeer())
+  if (!trustProxy) return peer
+  const forwarded = call.metadata.get('x-forwarded-for').map(String).join(',').split(',').map(a => a.trim()).filter(Boolean)
+  return forwarded.at(-1) ?? peer
+}
+
+export function leaderboardHandlers (app: {
+  leaderboard: LeaderboardService, auth: Pick<AccountsService, 'authenticateBasic' | 'issueToken'>, trustProxy?: boolean
+}) {
   const { leaderboard, auth } = app
   return {
     AuthenticateUser: unary(async (req, call) => {
-      const principal = await auth.authenticateBasic(req.data ?? '', peerAddress(call.getPeer()))
+      const principal = await auth.authenticateBasic(req.data ?? '', clientAddress(call, app.trustProxy ?? false))
       return { token: await auth.issueToken(principal.username) }
     }),
     RecordPlayerScore: recordPlayerScore(leaderboard),
@@ -149,7 +162,9 @@ export function leaderboardHandlers (app: { leaderboard: LeaderboardService, aut
 }
 
 export default fp(async function leaderboardGrpc (app) {
-  app.grpc.addService(LeaderBoard.service, leaderboardHandlers(app), {
+  const trustProxy = app.config.TRUST_PROXY !== undefined && app.config.TRUST_PROXY !== 'false'
+  const handlers = leaderboardHandlers({ leaderboard: app.leaderboard, auth: app.auth, trustProxy })
+  app.grpc.addService(LeaderBoard.service, handlers, {
     name: 'leaderboard.LeaderBoard',
     packageDefinition,
     authorize: bearerAuthorizer(app.auth),

@@ -1,8 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:fs'
-import { access, mkdir } from 'node:fs/promises'
+import { access, mkdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { isAbsolute, resolve } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { lockDataDir, type DataDirLock } from './data-lock.js'
 
@@ -10,6 +10,7 @@ import { lockDataDir, type DataDirLock } from './data-lock.js'
 //
 // The child runs under a tiny sh watchdog whose stdin is a pipe from this process. If this process dies for any
 // reason (even SIGKILL), the pipe closes, `read` returns and the watchdog stops redis-server: no orphan is left.
+// The watchdog exits when redis-server does (however it ended), so the app sees the exit and can restart it.
 // The watchdog runs in its own session (detached) so a Ctrl-C in the terminal reaches only the app, which then
 // stops Redis last, after everything that uses it.
 const execFileAsync = promisify(execFile)
@@ -17,9 +18,11 @@ const WATCHDOG = `
 "$0" "$@" &
 child=$!
 trap 'kill -TERM $child 2>/dev/null' TERM INT HUP
-read _ignored
-kill -TERM $child 2>/dev/null
-wait $child
+exec 3<&0
+( read _ignored <&3; kill -TERM $child 2>/dev/null ) &
+reader=$!
+while kill -0 $child 2>/dev/null; do wait $child; done
+kill $reader 2>/dev/null
 `
 
 export interface RedisServerOptions {
@@ -39,6 +42,15 @@ export interface RedisServerOptions {
    * directory is refused. The app's embedded server and the commands that open its data directory use it.
    */
   lock?: boolean
+  /**
+   * requirepass for the server. It goes into a 0600 config file in `dir` (never on the command line, where `ps`
+   * would show it) and into `url`.
+   */
+  password?: string
+  /** Restart the server (same port, directory and password) whenever it exits without stop() being called. */
+  supervise?: boolean
+  /** Told about unexpected exits and restarts of a supervised server (for the log). */
+  onEvent?: (event: 'exited' | 'restarted' | 'restart-failed', detail: { code?: number | null, signal?: string | null, err?: Error }) => void
 }
 
 export interface RedisServerHandle {
@@ -93,7 +105,10 @@ async function listenOnce (port: number): Promise<number> {
 }
 
 function serverArgs (port: number, dir: string, aof: boolean, extra: string[]): string[] {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', '', '--daemonize', 'no',
+  // A config file (the password) must be the first argument.
+  const file = extra[0]?.endsWith('.conf') ? [extra[0]] : []
+  if (file.length > 0) extra = extra.slice(1)
+  const args = [...file, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', '', '--daemonize', 'no',
     '--protected-mode', 'yes', '--save', '']
   if (aof) args.push('--appendonly', 'yes', '--appendfsync', 'everysec')
   else args.push('--appendonly', 'no')
@@ -154,9 +169,16 @@ export async function startRedisServer (opts: RedisServerOptions): Promise<Redis
   const dir = resolve(opts.dir)
   const aof = opts.aof ?? true
   const timeoutMs = opts.startTimeoutMs ?? 10000
-  const extra = opts.extraArgs ?? []
+  const extra = [...(opts.extraArgs ?? [])]
   await mkdir(dir, { recursive: true })
   const lock: DataDirLock | undefined = opts.lock ? lockDataDir(dir) : undefined
+  if (opts.password !== undefined) {
+    // The config file comes first on the command line; the other arguments add to it.
+    const file = join(dir, 'playfield-auth.conf')
+    await rm(file, { force: true })
+    await writeFile(file, `requirepass ${opts.password}\n`, { mode: 0o600 })
+    extra.unshift(file)
+  }
 
   let port = opts.port ?? 0
   let child: ChildProcess | undefined
@@ -176,19 +198,55 @@ export async function startRedisServer (opts: RedisServerOptions): Promise<Redis
   }
 
   let current: ChildProcess = child
+  let stopping = false
+  const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : ''
+
+  // Supervision: an exit we did not ask for (a crash, the OOM killer, a stray kill) starts the server again on the
+  // same port and directory (AOF: the data comes back); clients reconnect by themselves meanwhile.
+  const watch = (c: ChildProcess) => {
+    if (!opts.supervise) return
+    c.once('exit', (code, signal) => {
+      if (stopping || c !== current) return
+      opts.onEvent?.('exited', { code, signal })
+      relaunch(c).catch(() => {})
+    })
+  }
+  const relaunch = async (dead: ChildProcess) => {
+    for (let attempt = 0; ; attempt++) {
+      if (stopping || current !== dead) return
+      await new Promise(resolve => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)).unref())
+      if (stopping) return
+      try {
+        const fresh = await launch(bin, port, dir, aof, timeoutMs, extra)
+        // stop() was called while it started: it is not wanted any more.
+        if (stopping) return await stopChild(fresh)
+        current = fresh
+        watch(current)
+        opts.onEvent?.('restarted', {})
+      } catch (err) {
+        opts.onEvent?.('restart-failed', { err: err as Error })
+      }
+    }
+  }
+  watch(current)
+
   return {
     host: '127.0.0.1',
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${auth}127.0.0.1:${port}`,
     get pid () { return current.pid },
     dir,
     async stop () {
+      stopping = true
       await stopChild(current)
       lock?.release()
     },
     async restart () {
+      stopping = true
       await stopChild(current)
       current = await launch(bin, port, dir, aof, timeoutMs, extra)
+      stopping = false
+      watch(current)
     }
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Config } from '../../config.js'
@@ -70,6 +71,8 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   let url = config.REDIS_URL
   if (!url && !config.REDIS_CLUSTER_NODES) {
     // The lock refuses a second process on the same AOF (a second server, or an admin command while this runs).
+    // A random password per start (only our own clients know it, from the URL) and a supervisor that starts the
+    // server again if it dies: the process and its Redis come back together.
     embedded = await startRedisServer({
       bin: config.REDIS_SERVER_BIN,
       dir: config.REDIS_DATA_DIR,
@@ -77,7 +80,13 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
       lock: true,
       // Bounded, and never dropping what it was given to keep (BullMQ needs noeviction too): at the cap writes are
       // refused with an OOM error, which callers get as 503.
-      extraArgs: ['--maxmemory', config.REDIS_MAXMEMORY, '--maxmemory-policy', 'noeviction']
+      extraArgs: ['--maxmemory', config.REDIS_MAXMEMORY, '--maxmemory-policy', 'noeviction'],
+      password: randomBytes(24).toString('hex'),
+      supervise: true,
+      onEvent: (event, { code, signal, err }) => {
+        if (event === 'restarted') log.info({ pid: embedded?.pid }, 'embedded redis-server restarted')
+        else log.error({ code, signal, err: err && { message: err.message } }, `embedded redis-server ${event}`)
+      }
     })
     url = embedded.url
     log.info({ port: embedded.port, dir: embedded.dir, pid: embedded.pid }, 'started embedded redis-server (set REDIS_URL to use your own)')
