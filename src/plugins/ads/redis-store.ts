@@ -14,8 +14,8 @@ import { IMPRESSION_ONCE, INCREMENT } from './scripts.js'
 // across the two owners of a request, and nothing needs to be: a reader looks at one owner at a time.
 //   - ad request, plain impression: one HINCRBY (INCREMENT for an ad request with its no-fill) per owner; both
 //     owners' calls are sent at once (one round trip; on a cluster each goes to its owner's master). No explicit
-//     pipeline: the shared client auto-pipelines, so both leave in the same socket write as the other requests'
-//     commands of that tick (an explicit pipeline per request measured costlier than two plain calls).
+//     pipeline: on one Redis the shared client auto-pipelines, so both leave in the same socket write as the other
+//     requests' commands of that tick (an explicit pipeline per request measured costlier than two plain calls).
 //     Like any counter, a request that fails after an increment reached Redis and is then retried by its client
 //     counts that owner again; an SDK retries only failed (5xx) requests.
 //   - signed impression: IMPRESSION_ONCE per owner, each idempotent on its own. If one owner's step fails (a
