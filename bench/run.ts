@@ -87,8 +87,8 @@ const rows = results.map(r => [
   `${fmt(r.ours)}${range(r.ours_spread)} ${r.unit}`,
   r.baseline === undefined ? '' : `${fmt(r.baseline)}${range(r.baseline_spread)} ${r.baselineName ?? ''}`,
   r.ratio === undefined ? '' : r.ratio.toFixed(2),
-  r.p50 === undefined ? '' : `${fmt(r.p50)} / ${fmt(r.baseline_p50)}`,
-  r.p99 === undefined ? '' : `${fmt(r.p99)} / ${fmt(r.baseline_p99)}`,
+  r.p50 === undefined ? '' : r.baseline_p50 === undefined ? fmt(r.p50) : `${fmt(r.p50)} / ${fmt(r.baseline_p50)}`,
+  r.p99 === undefined ? '' : r.baseline_p99 === undefined ? fmt(r.p99) : `${fmt(r.p99)} / ${fmt(r.baseline_p99)}`,
   r.target ?? '',
   r.note ?? ''
 ])

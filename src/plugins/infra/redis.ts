@@ -113,11 +113,12 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
   }
   const connect = (overrides: RedisOptions = {}): RedisClient => {
     if (url) return track(new Redis(url, { ...clientOptions, ...overrides }))
-    const { lazyConnect, enableAutoPipelining, ...perNode } = { ...clientOptions, ...overrides }
+    // Not on a cluster: ioredis' auto-pipelining there failed scripts (defineCommand) with 500s in the cluster test
+    // pass (test/routes/ads.test.ts, test/cluster/redis-cluster.test.ts); the cluster client sends each command.
+    const { lazyConnect, enableAutoPipelining: _single, ...perNode } = { ...clientOptions, ...overrides }
     return track(new Cluster(clusterNodes(config.REDIS_CLUSTER_NODES!), {
       ...clusterOptions,
       lazyConnect: lazyConnect ?? true,
-      ...(enableAutoPipelining ? { enableAutoPipelining } : {}),
       redisOptions: {
         ...perNode,
         username: config.REDIS_USERNAME,
@@ -127,8 +128,8 @@ export default fp(async function redisPlugin (app, { config }: { config: Config 
     }))
   }
 
-  // The shared client pipelines automatically: commands issued in the same tick (many concurrent requests, or the
-  // two counters of one ad request) leave in one socket write instead of one write each, per node on a cluster.
+  // The shared client pipelines automatically (one Redis, not a cluster: see connect): commands issued in the same
+  // tick (many concurrent requests, or the two counters of one ad request) leave in one socket write, not one each.
   // Profiled under load, the per-command socket write was the largest single cost of GET /impression (BENCHMARKS.md).
   // Connections made by redisConnection (BullMQ's, with blocking reads) don't.
   // The shared client and every connection asked for without overrides time out their commands. BullMQ workers
