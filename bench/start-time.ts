@@ -7,11 +7,13 @@ import { startRedisServer } from '../src/plugins/infra/redis-server.js'
 
 // Start time and idle RSS of the built server, each start its own OS process:
 //   npm run build && npx tsx bench/start-time.ts [runs=7] [entry=dist/server.js]
+//   npx tsx bench/start-time.ts 7 bench/bare-fastify-start.mjs    (the bare Fastify reference: HTTP only)
 // Time = spawn until GET /health/ready answers 200 and the gRPC port accepts a connection (REDIS_URL set, a private
 // redis-server on a free loopback port). RSS = VmRSS of the server process after 3 s idle. Prints median and spread.
 
 const runs = Number(process.argv[2] ?? 7)
 const entry = process.argv[3] ?? 'dist/server.js'
+const httpOnly = entry.includes('bare-fastify')
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -60,7 +62,7 @@ try {
     let ms = NaN
     const deadline = t0 + 60_000
     while (performance.now() < deadline && child.exitCode === null) {
-      if (await httpReady(httpPort) && await tcpOpen(grpcPort)) { ms = performance.now() - t0; break }
+      if (await httpReady(httpPort) && (httpOnly || await tcpOpen(grpcPort))) { ms = performance.now() - t0; break }
       await new Promise(resolve => setTimeout(resolve, 5))
     }
     await new Promise(resolve => setTimeout(resolve, 3000))
