@@ -9,7 +9,8 @@ import { startRedisServer } from '../src/plugins/infra/redis-server.js'
 //   npm run build && npx tsx bench/start-time.ts [runs=7] [entry=dist/server.js]
 //   npx tsx bench/start-time.ts 7 bench/bare-fastify-start.mjs    (the bare Fastify reference: HTTP only)
 // Time = spawn until GET /health/ready answers 200 and the gRPC port accepts a connection (REDIS_URL set, a private
-// redis-server on a free loopback port); CPU = user + system time of the server process until then. RSS = VmRSS of the server process after 3 s idle. Prints median and spread.
+// redis-server on a free loopback port); CPU = user + system time of the server process until then.
+// RSS = VmRSS of the server process after 3 s idle. Prints median and spread.
 
 const runs = Number(process.argv[2] ?? 7)
 const entry = process.argv[3] ?? 'dist/server.js'
