@@ -147,6 +147,8 @@ export const configSpec = {
   PAGE_SIZE: int(10, 1, 1000),
   MAX_BATCH: int(100, 1, 10000),
   MAX_BOARDS: int(1000, 1, 1000000),
+  // Boards one (non-admin) account may create, i.e. be the first to submit a score to.
+  MAX_BOARDS_PER_ACCOUNT: int(10, 1, 1000000),
   JWT_SECRET: optional({ pattern: /^.{32,}$/, hint: 'at least 32 characters' }),
   JWT_TTL: int(1800, 10, 86400),
   ADMIN_USER: optional({ pattern: /^[A-Za-z0-9_.@-]{1,64}$/, hint: '1-64 of A-Z a-z 0-9 _ . @ -' }),
