@@ -179,6 +179,8 @@ export const configSpec = {
   USERS_REQUIRE_AUTH: bool(true),
   USERS_EXPORT_PATH: str('./data/all_users.json'),
   USERS_BATCH_SIZE: int(500, 1, 10000),
+  // Emails one ingest call remembers for skipping repeated identical records (a bounded window; ~100 bytes each).
+  USERS_DEDUP_WINDOW: int(100000, 1, 10000000),
   USERS_EXPORT_DEBOUNCE_MS: int(2000, 0, 3600000),
   USERS_MAX_WAITING_JOBS: int(200, 1, 1000000),
   USERS_JOB_ATTEMPTS: int(5, 1, 100),
@@ -193,6 +195,8 @@ export const configSpec = {
 
   // shapes
   SHAPES_SIGNATURE: str(DEFAULT_SHAPES_SIGNATURE),
+  // GetTotalArea sums any number of ids but lists at most this many valid and this many invalid ones in its answer.
+  SHAPES_TOTAL_AREA_MAX_IDS: int(10000, 0, 1000000),
   SHAPES_CHAOS_FAILURE_RATE: num(0, 0, 1),
   SHAPES_CHAOS_FAILURE_COUNT: int(0, 0, 1000000)
 }

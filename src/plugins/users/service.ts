@@ -26,8 +26,9 @@ export interface IngestReply {
 
 /** Per-record reasons beyond this many are counted but not listed (the reply stays small). */
 export const MAX_REPORTED_ERRORS = 1000
-// Duplicate detection remembers a content fingerprint per email of the call, up to this many emails.
-const MAX_TRACKED_EMAILS = 2_000_000
+// Duplicate detection remembers a content fingerprint per email of the call, for the USERS_DEDUP_WINDOW emails seen
+// last (oldest forgotten first): a bounded window, whatever the call's length. It only saves work: a repeat the
+// window forgot is queued again and stored as unchanged (the upsert is idempotent).
 const EXPORT_PAGE = 1000
 const WRITE_CHUNK = 256 * 1024
 
@@ -137,7 +138,10 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
           counts.duplicates++
           return
         }
-        if (seen.size < MAX_TRACKED_EMAILS || seen.has(checked.key)) seen.set(checked.key, digest)
+        // Re-inserted at the end, so the window forgets the emails seen longest ago.
+        seen.delete(checked.key)
+        seen.set(checked.key, digest)
+        if (seen.size > config.USERS_DEDUP_WINDOW) seen.delete(seen.keys().next().value as string)
         batch.push(checked.record)
         counts.accepted++
         if (batch.length >= config.USERS_BATCH_SIZE) return flush()
