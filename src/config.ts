@@ -193,6 +193,9 @@ export const configSpec = {
   CATEGORIES_MAX_DEPTH: int(32, 1, 64),
   CATEGORIES_PAGE_MAX: int(1000, 1, 10000),
 
+  // sessions: POST /put_events batches per client address and RATE_LIMIT_WINDOW_MS (0: no limit)
+  SESSIONS_RATE_LIMIT_MAX: int(600, 0, 1000000),
+
   // shapes
   SHAPES_SIGNATURE: str(DEFAULT_SHAPES_SIGNATURE),
   // GetTotalArea sums any number of ids but lists at most this many valid and this many invalid ones in its answer.

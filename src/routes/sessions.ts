@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyContextConfig } from 'fastify'
 import {
   CompletedQuerySchema, CompletedSessionsSchema, HoursParamsSchema, PlayerParamsSchema, PutEventsBodySchema,
   PutEventsResultSchema, StartsByCountrySchema, StartsQuerySchema
@@ -9,7 +10,12 @@ const errors = { 400: ErrorSchema, 503: ErrorSchema }
 
 // Paths are the original service's, so existing game clients keep working.
 const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { sessions } = app
+  const { sessions, config } = app
+  // Session writes stay anonymous (the original game clients send no credentials), so each client address is
+  // limited instead: SESSIONS_RATE_LIMIT_MAX batches per RATE_LIMIT_WINDOW_MS, counted in Redis.
+  const rateLimit = config.SESSIONS_RATE_LIMIT_MAX > 0
+    ? { rateLimit: { max: config.SESSIONS_RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } }
+    : {}
 
   app.post('/put_events', {
     schema: {
@@ -17,8 +23,9 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Store a batch of 1-10 session start/end events',
       description: 'Each event is checked on its own: valid ones are stored even when others are rejected.',
       body: PutEventsBodySchema,
-      response: { 200: PutEventsResultSchema, ...errors }
+      response: { 200: PutEventsResultSchema, 429: ErrorSchema, ...errors }
     },
+    config: rateLimit as FastifyContextConfig,
     // The body schema documents the events; the service validates them one by one, so a bad event is reported
     // in `rejected` instead of refusing the whole batch (and no coercion turns a bare scalar into an array).
     validatorCompiler: () => () => true

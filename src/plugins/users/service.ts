@@ -30,6 +30,8 @@ export const MAX_REPORTED_ERRORS = 1000
 // last (oldest forgotten first): a bounded window, whatever the call's length. It only saves work: a repeat the
 // window forgot is queued again and stored as unchanged (the upsert is idempotent).
 const EXPORT_PAGE = 1000
+/** The ids BullMQ gives the jobs this domain adds (it never sets its own). */
+const JOB_ID = /^[1-9][0-9]{0,19}$/
 const WRITE_CHUNK = 256 * 1024
 
 export interface UsersDeps {
@@ -222,7 +224,9 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
     },
 
     async exportStatus (id: string) {
-      const job = await exportQueue.getJob(id)
+      // Jobs are numbered by BullMQ; any other id names none (and 'events', 'id', 'meta'… are the queue's own keys,
+      // which a lookup would read as a job: WRONGTYPE).
+      const job = JOB_ID.test(id) ? await exportQueue.getJob(id) : undefined
       if (!job) throw new NotFoundError(`no export job ${id}`)
       const state = await job.getState()
       return {
