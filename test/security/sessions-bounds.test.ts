@@ -21,3 +21,18 @@ t.test('anonymous session writes are rate limited per client address', async (t)
   const total = (await app.inject('/start_players_events/1')).json().total
   t.equal(total, 6, 'the refused batch stored nothing')
 })
+
+t.test('a window answer lists at most SESSIONS_WINDOW_MAX_LISTED sessions in all; counts stay exact', async (t) => {
+  const app = await build(t, { config: { SESSIONS_WINDOW_MAX_LISTED: '7', SESSIONS_RATE_LIMIT_MAX: '0' } })
+  const countries = ['DE', 'FI', 'FR', 'SE']
+  for (const cc of countries) {
+    const events = Array.from({ length: 5 }, (_, i) => ({ ...start(`${cc}-${i}`), player_id: `p-${cc}-${i}`, country: cc }))
+    t.equal((await app.inject({ method: 'POST', url: '/put_events', payload: events })).statusCode, 200)
+  }
+  const res = (await app.inject('/start_players_events/1?limit=1000')).json()
+  t.equal(res.total, 26, 'every start of the window is counted (6 from the test before)')
+  t.same(countries.map(cc => res.countries[cc].count), [5, 11, 5, 5], 'FI holds the 6 of the test before')
+  const listed = Object.values(res.countries as Record<string, { sessions: unknown[] }>)
+    .reduce((n, c) => n + c.sessions.length, 0)
+  t.equal(listed, 7, 'but only 7 sessions are listed, whatever limit asks for')
+})
