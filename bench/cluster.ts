@@ -45,6 +45,8 @@ async function server (env: Record<string, string>): Promise<{ base: string, sto
       ADMIN_PASSWORD: 'bench-admin-password',
       JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijkl',
       RATE_LIMIT_MAX: '1000000',
+      ADS_RATE_LIMIT_MAX: '0',
+      SESSIONS_RATE_LIMIT_MAX: '0',
       MAX_EVENT_LOOP_DELAY_MS: '0'
     },
     stdio: ['ignore', 'ignore', 'inherit']

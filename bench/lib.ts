@@ -139,6 +139,8 @@ export async function startOurs (env: Record<string, string>, opts: { nodeArgs?:
       ADS_SIGNING_SECRET: 'bench-ads-signing-secret',
       // the bench measures throughput: no rate limit, no shedding by event-loop delay
       RATE_LIMIT_MAX: '1000000',
+      ADS_RATE_LIMIT_MAX: '0',
+      SESSIONS_RATE_LIMIT_MAX: '0',
       MAX_EVENT_LOOP_DELAY_MS: '0',
       ...env
     },

@@ -163,6 +163,8 @@ export const configSpec = {
   PAGE_SIZE: int(10, 1, 1000),
   MAX_BATCH: int(100, 1, 10000),
   MAX_BOARDS: int(1000, 1, 1000000),
+  // Boards one (non-admin) account may create, i.e. be the first to submit a score to.
+  MAX_BOARDS_PER_ACCOUNT: int(10, 1, 1000000),
   JWT_SECRET: optional({ pattern: /^.{32,}$/, hint: 'at least 32 characters' }),
   JWT_TTL: int(1800, 10, 86400),
   ADMIN_USER: optional({ pattern: /^[A-Za-z0-9_.@-]{1,64}$/, hint: '1-64 of A-Z a-z 0-9 _ . @ -' }),
@@ -208,6 +210,8 @@ export const configSpec = {
   USERS_REQUIRE_AUTH: bool(true),
   USERS_EXPORT_PATH: str('./data/all_users.json'),
   USERS_BATCH_SIZE: int(500, 1, 10000),
+  // Emails one ingest call remembers for skipping repeated identical records (a bounded window; ~100 bytes each).
+  USERS_DEDUP_WINDOW: int(100000, 1, 10000000),
   USERS_EXPORT_DEBOUNCE_MS: int(2000, 0, 3600000),
   USERS_MAX_WAITING_JOBS: int(200, 1, 1000000),
   USERS_JOB_ATTEMPTS: int(5, 1, 100),
@@ -220,8 +224,15 @@ export const configSpec = {
   CATEGORIES_MAX_DEPTH: int(32, 1, 64),
   CATEGORIES_PAGE_MAX: int(1000, 1, 10000),
 
+  // sessions: POST /put_events batches per client address and RATE_LIMIT_WINDOW_MS (0: no limit)
+  SESSIONS_RATE_LIMIT_MAX: int(600, 0, 1000000),
+  // GET /start_players_events/:hours lists at most `limit` sessions per country and at most this many in all
+  SESSIONS_WINDOW_MAX_LISTED: int(10000, 1, 1000000),
+
   // shapes
   SHAPES_SIGNATURE: str(DEFAULT_SHAPES_SIGNATURE),
+  // GetTotalArea sums any number of ids but lists at most this many valid and this many invalid ones in its answer.
+  SHAPES_TOTAL_AREA_MAX_IDS: int(10000, 0, 1000000),
   SHAPES_CHAOS_FAILURE_RATE: num(0, 0, 1),
   SHAPES_CHAOS_FAILURE_COUNT: int(0, 0, 1000000)
 }

@@ -49,7 +49,9 @@ export async function replayDeadLetters (queues: Queue[], opts: { queue?: string
   for (const q of pick(queues, opts.queue)) {
     if (opts.ids) {
       for (const id of opts.ids) {
-        const job = await q.getJob(id)
+        // BullMQ numbers the jobs; another id names none, and some ('events', 'id', 'meta'…) are queue keys that a
+        // lookup would read as a job (WRONGTYPE).
+        const job = /^[1-9][0-9]{0,19}$/.test(id) ? await q.getJob(id) : undefined
         if (job && await job.isFailed()) {
           await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
           replayed++

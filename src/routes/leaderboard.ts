@@ -36,7 +36,8 @@ const leaderboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
     handler: async (request) => {
       // All entries are validated before anything is written: one bad entry and the batch is refused.
       const entries = parseEntries(request.body, config.MAX_BATCH)
-      const results = await leaderboard.submit(entries, request.query.board)
+      const owner = { name: request.user.sub, admin: request.user.admin }
+      const results = await leaderboard.submit(entries, request.query.board, owner)
       return results.map(({ duplicate, ...r }) => duplicate ? { ...r, duplicate } : r)
     }
   })

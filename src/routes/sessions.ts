@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyContextConfig } from 'fastify'
 import {
   CompletedQuerySchema, CompletedSessionsSchema, HoursParamsSchema, PlayerParamsSchema, PutEventsBodySchema,
   PutEventsRefusedSchema, PutEventsResultSchema, StartsByCountrySchema, StartsQuerySchema
@@ -9,7 +10,12 @@ const errors = { 400: ErrorSchema, 503: ErrorSchema }
 
 // Paths are the original service's, so existing game clients keep working.
 const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { sessions } = app
+  const { sessions, config } = app
+  // Session writes stay anonymous (the original game clients send no credentials), so each client address is
+  // limited instead: SESSIONS_RATE_LIMIT_MAX batches per RATE_LIMIT_WINDOW_MS, counted in Redis.
+  const rateLimit = config.SESSIONS_RATE_LIMIT_MAX > 0
+    ? { rateLimit: { max: config.SESSIONS_RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS } }
+    : {}
 
   app.post('/put_events', {
     schema: {
@@ -19,8 +25,11 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         '200: every event stored (or already stored); 207: some stored, some rejected (see `rejected`); ' +
         '400: none stored (every event rejected, or the batch itself is malformed).',
       body: PutEventsBodySchema,
-      response: { 200: PutEventsResultSchema, 207: PutEventsResultSchema, ...errors, 400: PutEventsRefusedSchema }
+      response: {
+        200: PutEventsResultSchema, 207: PutEventsResultSchema, 429: ErrorSchema, ...errors, 400: PutEventsRefusedSchema
+      }
     },
+    config: rateLimit as FastifyContextConfig,
     // The body schema documents the events; the service validates them one by one, so a bad event is reported
     // in `rejected` instead of refusing the whole batch (and no coercion turns a bare scalar into an array).
     validatorCompiler: () => () => true

@@ -88,7 +88,8 @@ t.test('categories written in the old layout (a children list per parent) read b
   const app = await build(t, { config: { REDIS_URL: server.url } })
   const b = (await app.inject('/categories/2/')).json()
   t.same([b.parents, b.direct_children, b.siblings], [[{ id: 1, name: 'A' }], [{ id: 3, name: 'C' }], [{ id: 4, name: 'D' }]])
-  const res = await app.inject({ method: 'POST', url: '/categories/', payload: { name: 'E', parent_id: 1 } })
+  const authorization = `Bearer ${(await app.auth.signJwt({ username: 'player', admin: false })).jwt}`
+  const res = await app.inject({ method: 'POST', url: '/categories/', headers: { authorization }, payload: { name: 'E', parent_id: 1 } })
   t.same(res.json(), { id: 5, count: 1 })
   const a = (await app.inject('/categories/1/')).json()
   t.same(a.children.map((c: { id: number }) => c.id), [2, 3, 4, 5])

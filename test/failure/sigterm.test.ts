@@ -69,9 +69,14 @@ t.test('SIGTERM under load: in-flight HTTP requests and gRPC streams finish, exi
   }
   await sendIds(20)
 
-  // HTTP: large tree creations (hundreds of ms each) that are in flight when the signal arrives.
+  // HTTP: large tree creations (hundreds of ms each) that are in flight when the signal arrives (writes need an
+  // account's JWT).
+  const admin = `Basic ${Buffer.from('admin:admin-password').toString('base64')}`
+  const { jwt } = await (await fetch(`${base}/auth`, { method: 'POST', headers: { authorization: admin } })).json() as { jwt: string }
   const posts = Array.from({ length: 4 }, (_, i) => fetch(`${base}/categories/`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tree(5000, `sig${i}`))
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },
+    body: JSON.stringify(tree(5000, `sig${i}`))
   }).then(async r => r.status, (err: Error) => `error: ${err.message}`))
   await sleep(30)
 

@@ -16,7 +16,7 @@ export const OLD = [{ name: 'old1', score: 200 }, { name: 'old2', score: 300 }]
 export async function buildClean (t: Test, opts: BuildOptions = {}) {
   const app = await build(t, opts)
   // Boards lie on several masters of a cluster: every key is found on its master and deleted on its own.
-  const keys = [...await allKeys(app.redis, 'lb:{*'), 'lb:boards']
+  const keys = [...await allKeys(app.redis, 'lb:{*'), 'lb:boards', 'lb:owners:{lb:boards}']
   await perKey(app.redis, keys, (pipeline, key) => { pipeline.del(key) })
   return app
 }

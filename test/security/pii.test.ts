@@ -61,3 +61,21 @@ t.test('the export file is written 0600, whatever the umask', async (t) => {
     20_000, 'the export')
   t.equal((await stat(path)).mode & 0o777, 0o600)
 })
+
+t.test('job ids that name the queue\'s own keys (events, id, meta…) answer 404, not 500', async (t) => {
+  const app = await freshApp(t, { config: { USERS_REQUIRE_AUTH: 'false' } })
+  // Make the queue's keys exist (an export job, its events stream and id counter).
+  const id = (await app.inject({ method: 'POST', url: '/users/export', headers: ADMIN })).json().job_id as string
+  await waitFor(async () => (await app.inject({ url: `/users/export/${id}`, headers: ADMIN })).json().state === 'completed',
+    20_000, 'the export')
+  for (const name of ['events', 'id', 'meta', 'wait', 'completed', 'stalled-check', '0', '01']) {
+    const res = await app.inject({ url: `/users/export/${name}`, headers: ADMIN })
+    t.equal(res.statusCode, 404, name)
+    t.same(res.json(), { message: `no export job ${name}`, code: 'PLAYFIELD_NOT_FOUND' }, name)
+  }
+  const replay = await app.inject({
+    method: 'POST', url: '/admin/dead-letters/replay', headers: ADMIN, payload: { queue: 'users:q:export', ids: ['events', 'id'] }
+  })
+  t.equal(replay.statusCode, 200)
+  t.same(replay.json(), { replayed: 0 })
+})

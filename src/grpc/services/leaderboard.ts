@@ -9,7 +9,8 @@ import type { PlayerScore__Output as PlayerScoreIn } from '../generated/leaderbo
 import type { ScoreResponse } from '../generated/leaderboard/ScoreResponse.js'
 import type { AccountsService } from '../../plugins/accounts/service.js'
 import { bearerAuthorizer } from '../interceptors/bearer.js'
-import { entryProblem, type LeaderboardService, type Window } from '../../plugins/leaderboard/service.js'
+import { principalOf } from '../interceptors/auth.js'
+import { entryProblem, type LeaderboardService, type Owner, type Window } from '../../plugins/leaderboard/service.js'
 
 // Messages of one stream that may wait for their answer. Past this the stream stops reading (HTTP/2 flow control
 // then slows the client down); answers still leave strictly in request order.
@@ -42,9 +43,10 @@ export function peerAddress (peer: string): string {
 const echo = (msg: PlayerScoreIn) => ({ name: msg.name, submission_id: msg.submission_id })
 
 /** Sends a run of messages for one board as one call; never rejects (each waiting message gets its outcome). */
-async function submitRun (leaderboard: LeaderboardService, board: string, run: Waiting[]): Promise<void> {
+async function submitRun (leaderboard: LeaderboardService, board: string, run: Waiting[], owner?: Owner):
+Promise<void> {
   const entries = run.map(({ msg }) => ({ name: msg.name, score: msg.score, submission_id: msg.submission_id }))
-  await leaderboard.submit(entries, board).then((results) => {
+  await leaderboard.submit(entries, board, owner).then((results) => {
     for (const [i, { msg, resolve }] of run.entries()) {
       const r = results[i]!
       const ok = { ...echo(msg), rank: r.rank, best_score: r.score, window_rank: r.window_rank, duplicate: r.duplicate }
@@ -72,10 +74,13 @@ export function recordPlayerScore (leaderboard: LeaderboardService) {
     let ended = false
     let draining = false
     let failed = false
+    // The token's account: a board it is the first to submit to counts against its MAX_BOARDS_PER_ACCOUNT.
+    const principal = principalOf(call.metadata)
+    const owner = principal === undefined ? undefined : { name: principal }
 
     function send (run: Waiting[]) {
       calls++
-      submitRun(leaderboard, run[0]!.msg.board, run).catch((err: unknown) => {
+      submitRun(leaderboard, run[0]!.msg.board, run, owner).catch((err: unknown) => {
         for (const { resolve } of run) resolve({ fault: err })
       }).finally(() => {
         calls--

@@ -13,20 +13,24 @@ import type { Window } from './service.js'
 //   lb:{b}:sub:<len>:<name>:<id>  string  a submission id seen in the last 24 h (length-prefixed name: unambiguous)
 // and one key for all boards:
 //   lb:boards         set         board names (not tagged: only board registration, maintenance and deletes read it)
+//   lb:owners:{lb:boards}  hash   account → boards it created (MAX_BOARDS_PER_ACCOUNT); tagged with lb:boards'
+//                                 own name, so it lies in lb:boards' slot and the two change in one script
 // Hash tag: {b}, the board, on every key of a board (board names are [A-Za-z0-9_.-]{1,64}, never a brace), so a
 // board is the atomic unit and boards spread over the masters of a Redis Cluster; lb:boards has none.
 // Multi-key operations, all inside one board's tag: the scripts submit (all, day, days, w30, w30:day, sub:*),
 // rebuildView (w30, w30:day, the window's 30 day buckets, all named in KEYS), page and player (w30 with w30:day);
-// the MULTIs of deletePlayer (all, w30, every day bucket) and dropBuckets (day buckets, days). addBoard and boards
-// touch lb:boards alone. Work over many boards (deleting a player everywhere, daily maintenance) reads the boards'
-// day indexes with one pipeline per node (perKey), then runs each board's own atomic step; every step is
-// idempotent, so a crash half-way is repaired by running it again.
+// the MULTIs of deletePlayer (all, w30, every day bucket) and dropBuckets (day buckets, days). addBoard touches
+// lb:boards and lb:owners:{lb:boards} (one slot), boards and hasBoard lb:boards alone. Work over many boards
+// (deleting a player everywhere, daily maintenance) reads the boards' day indexes with one pipeline per node
+// (perKey), then runs each board's own atomic step; every step is idempotent, so a crash half-way is repaired by
+// running it again.
 // The layout predates the cluster work (the keys always carried the board tag): there is nothing to migrate.
 
 // Scores are stored negated: ascending order is then "best first, ties by ascending name", which ZSET order gives
 // for free, and rank = 1 + ZCOUNT of strictly smaller (= strictly better) values. Callers only see real scores.
 
 const BOARDS_KEY = 'lb:boards'
+const OWNERS_KEY = 'lb:owners:{lb:boards}'
 
 const keys = (board: string) => {
   const p = `lb:{${board}}`
@@ -96,9 +100,17 @@ export function createLeaderboardStore (redis: RedisClient) {
     await perKey<string[]>(redis, boards.map(b => keysOf(b).days), read)
 
   return {
-    /** Registers a board unless that would make more than `max` boards; false when refused. */
-    async addBoard (board: string, max: number): Promise<boolean> {
-      return await scripts.addBoard([BOARDS_KEY], [board, max]) === 1
+    /**
+     * Registers a board unless that would make more than `max` boards, or more than `perOwner` created by `owner`
+     * (undefined: not counted); 'ok', or which limit refused it.
+     */
+    async addBoard (board: string, max: number, owner?: string, perOwner = 0): Promise<'ok' | 'full' | 'quota'> {
+      const res = Number(await scripts.addBoard([BOARDS_KEY, OWNERS_KEY], [board, max, owner ?? '', perOwner]))
+      return res === 1 ? 'ok' : res === 0 ? 'full' : 'quota'
+    },
+
+    async hasBoard (board: string): Promise<boolean> {
+      return await redis.sismember(BOARDS_KEY, board) === 1
     },
 
     async boards (): Promise<string[]> {

@@ -7,12 +7,18 @@
 export const WINDOW_DAYS = 30
 
 /**
- * Registers a board name unless that would make more than the allowed number of boards.
- * KEYS: 1 the board-name set. ARGV: 1 board, 2 the maximum. Returns 1 when the board is (now) known, else 0.
+ * Registers a board name unless that would make more than the allowed number of boards, in all or for the
+ * account creating it. KEYS: 1 the board-name set, 2 the boards-per-account hash (same slot). ARGV: 1 board, 2 the
+ * maximum, 3 the creating account ('' = not counted: an admin), 4 its maximum. Returns 1 when the board is (now)
+ * known, 0 when all boards are taken, -1 when the account has created its maximum.
  */
 export const ADD_BOARD = `
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+if ARGV[3] ~= '' then
+  if tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0') >= tonumber(ARGV[4]) then return -1 end
+  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+end
 redis.call('SADD', KEYS[1], ARGV[1])
 return 1
 `

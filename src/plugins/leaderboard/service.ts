@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.js'
 import type { Config } from '../../config.js'
-import { InvalidArgumentError, NotFoundError } from '../../errors.js'
+import { ForbiddenError, InvalidArgumentError, NotFoundError } from '../../errors.js'
 import type { LeaderboardStore, Slice } from './redis-store.js'
 import { WINDOW_DAYS } from './scripts.js'
 
@@ -27,6 +27,8 @@ export interface ScoreResult {
   duplicate: boolean
 }
 export interface BoardRecord { name: string, score: number, rank: number }
+/** The account behind a submission, for the per-account board quota. */
+export interface Owner { name: string, admin?: boolean }
 export interface BoardPage { results: BoardRecord[], around_me: BoardRecord[], next_page: number, total: number }
 export interface PageQuery {
   board?: string
@@ -119,7 +121,7 @@ const NAME_HINTS = { field: 'name', reason: 'PLAYER_NOT_ON_BOARD', grpcMessage: 
 export interface LeaderboardDeps {
   store: LeaderboardStore
   clock: Clock
-  config: Pick<Config, 'PAGE_SIZE'> & Partial<Pick<Config, 'MAX_BOARDS'>>
+  config: Pick<Config, 'PAGE_SIZE'> & Partial<Pick<Config, 'MAX_BOARDS' | 'MAX_BOARDS_PER_ACCOUNT'>>
 }
 
 export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
@@ -130,27 +132,42 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
 
   // Store calls that touch the 30-day view answer STALE (before writing anything) when the view was built for
   // another day: the caller rebuilds it from the buckets and calls again. Retrying is therefore safe.
-  async function withFreshView<T> (board: string, run: (day: number, now: number) => Promise<T | 'STALE'>): Promise<T> {
+  // A board nobody submitted to has no view either: reading it answers `undefined` and writes nothing (a view built
+  // for every name a reader makes up would be a key per name).
+  async function withFreshView<T> (board: string, run: (day: number, now: number) => Promise<T | 'STALE'>):
+  Promise<T | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = clock.now()
       const day = dayOf(now)
       const result = await run(day, now)
       if (result !== 'STALE') return result
+      if (!knownBoards.has(board) && !await store.hasBoard(board)) return undefined
       await store.rebuildView(board, day, viewTtl(day, now))
     }
     throw new Error(`30-day view of board ${board} keeps going stale`)
   }
 
-  async function submit (entries: ScoreEntry[], boardName?: string): Promise<ScoreResult[]> {
+  /**
+   * `owner`: the account submitting; a board it is the first to submit to counts against its
+   * MAX_BOARDS_PER_ACCOUNT (admins, and callers with no account such as jobs, are not counted).
+   */
+  async function submit (entries: ScoreEntry[], boardName?: string, owner?: Owner): Promise<ScoreResult[]> {
     const board = checkBoard(boardName)
     if (entries.length === 0) return []
     if (!knownBoards.has(board)) {
       // Every board is kept (and maintained) until deleted, so clients can't make us keep an unbounded number.
       const max = config.MAX_BOARDS ?? 1000
-      if (!await store.addBoard(board, max)) throw new InvalidArgumentError(`board ${board} would be more than MAX_BOARDS (${max}) boards`)
+      const perOwner = config.MAX_BOARDS_PER_ACCOUNT ?? 10
+      const counted = owner && !owner.admin ? owner.name : undefined
+      const added = await store.addBoard(board, max, counted, perOwner)
+      if (added === 'full') throw new InvalidArgumentError(`board ${board} would be more than MAX_BOARDS (${max}) boards`)
+      if (added === 'quota') {
+        throw new ForbiddenError(`board ${board} would be more than the ${perOwner} boards an account may create ` +
+          '(MAX_BOARDS_PER_ACCOUNT)')
+      }
       knownBoards.add(board)
     }
-    return await withFreshView(board, async (day, now) => {
+    const results = await withFreshView(board, async (day, now) => {
       const ttls = { bucketMs: bucketTtl(day, now), viewMs: viewTtl(day, now), dedupeMs: DEDUPE_TTL_MS }
       const rows = await store.submit(board, day, ttls, entries)
       if (rows === 'STALE') return 'STALE'
@@ -162,6 +179,8 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
         duplicate: rows[i]!.duplicate
       }))
     })
+    if (!results) throw new Error(`board ${board} is registered but not found`)
+    return results
   }
 
   return {
@@ -171,10 +190,10 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
      */
     submit,
 
-    async submitOne (entry: ScoreEntry, board?: string): Promise<ScoreResult> {
+    async submitOne (entry: ScoreEntry, board?: string, owner?: Owner): Promise<ScoreResult> {
       const problem = entryProblem(entry)
       if (problem) throw new InvalidArgumentError(problem)
-      return (await submit([entry], board))[0]!
+      return (await submit([entry], board, owner))[0]!
     },
 
     async page (query: PageQuery): Promise<BoardPage> {
@@ -191,6 +210,12 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
       }
       const size = query.size ?? config.PAGE_SIZE
       const reply = await withFreshView(board, async (day) => await store.page(board, window, day, page, size, name))
+      if (!reply) {
+        // No such board: the answer of an empty one.
+        if (name !== '') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
+        if (page > 1) throw new InvalidArgumentError(`page ${page} is past the last page (1) of the ${label(window)} board`)
+        return { results: [], around_me: [], next_page: 0, total: 0 }
+      }
       const total = reply.total
       if (reply.status === 'BADPAGE') {
         throw new InvalidArgumentError(`page ${page} is past the last page (${Math.max(1, Math.ceil(total / size))}) of the ${label(window)} board`,

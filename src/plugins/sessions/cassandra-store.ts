@@ -310,7 +310,8 @@ export function createCassandraStore ({ client, redis }: {
     })
   }
 
-  async function startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsJson> {
+  async function startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed = Infinity):
+  Promise<StartsJson> {
     return await run(async () => {
       const hours: number[] = []
       for (let h = hourOf(untilUs); h >= hourOf(sinceUs); h--) hours.push(h)
@@ -324,7 +325,7 @@ export function createCassandraStore ({ client, redis }: {
       const counts = await mapLimit(found, CONCURRENCY, async ({ hour, country }) =>
         num((await client.execute(CQL.count, [hour, country, sinceUs, untilUs], options)).first()?.count ?? 0))
 
-      const { result, wanted } = planWindow(found, counts, limit)
+      const { result, wanted } = planWindow(found, counts, limit, maxListed)
       const lists = await mapLimit(wanted, CONCURRENCY, async ({ hour, country, take }) =>
         (await client.execute(CQL.starts, [hour, country, sinceUs, untilUs, take], options)).rows
           .map((r): StartedSession => ({ sessionId: r.session_id, playerId: r.player_id, tsUs: num(r.ts_us) })))

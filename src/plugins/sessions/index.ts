@@ -20,5 +20,5 @@ export default fp(async function sessionsPlugin (app) {
   } else {
     store = createRedisStore({ redis: app.redis })
   }
-  app.decorate('sessions', createSessions({ store, clock: app.clock }))
+  app.decorate('sessions', createSessions({ store, clock: app.clock, maxListed: app.config.SESSIONS_WINDOW_MAX_LISTED }))
 }, { name: 'sessions', dependencies: ['redis'] })

@@ -179,7 +179,8 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
     return out
   }
 
-  async function startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsJson> {
+  async function startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed = Infinity):
+  Promise<StartsJson> {
     // Nothing older than the retention, whatever the caller asks (the service never asks further back than 8760 h).
     const since = Math.max(sinceUs, untilUs - RETENTION_MS * 1000)
     const [lo, hi] = [`(${since}`, String(untilUs)]
@@ -193,6 +194,7 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
     const byCountry = new Map<string, { count: number, left: number, lists: string[][] }>()
     const wanted: Array<{ key: string, take: number, lists: string[][] }> = []
     let total = 0
+    let budget = maxListed
     cells.forEach(({ key, country }, i) => {
       const n = counts[i]!
       if (n === 0) return
@@ -200,9 +202,10 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
       if (!entry) byCountry.set(country, (entry = { count: 0, left: limit, lists: [] }))
       entry.count += n
       total += n
-      const take = Math.min(n, entry.left)
+      const take = Math.min(n, entry.left, budget)
       if (take > 0) {
         entry.left -= take
+        budget -= take
         wanted.push({ key, take, lists: entry.lists })
       }
     })

@@ -90,13 +90,19 @@ function checkLimit (limit: number, bounds: { max: number }, min: number): numbe
   return limit
 }
 
-export function createSessions ({ store, clock }: { store: SessionStore, clock: Clock }) {
+/**
+ * `maxListed`: the most sessions one window answer lists in all countries together (SESSIONS_WINDOW_MAX_LISTED);
+ * counts stay exact.
+ */
+export function createSessions ({ store, clock, maxListed = 10_000 }: {
+  store: SessionStore, clock: Clock, maxListed?: number
+}) {
   async function startsByCountryJson (hoursRaw: string | number, limit = STARTS_LIMIT.default): Promise<string> {
     const hours = parseHours(String(hoursRaw))
     checkLimit(limit, STARTS_LIMIT, 0)
     const untilUs = clock.now() * 1000
     const sinceUs = untilUs - Math.round(hours * 3600e6)
-    const { total, countriesJson } = await store.startsBetween(sinceUs, untilUs, limit)
+    const { total, countriesJson } = await store.startsBetween(sinceUs, untilUs, limit, maxListed)
     // Keys in the order of StartsByCountrySchema, as the route's serializer would write them.
     return `{"since":"${formatTimestamp(sinceUs)}","until":"${formatTimestamp(untilUs)}","total":${total},` +
       `"countries":${countriesJson}}`

@@ -54,9 +54,10 @@ export interface SessionStore {
   completed (playerId: string, limit: number, nowMs: number): Promise<CompletedSession[]>
   /**
    * Sessions started in (sinceUs, untilUs], per country: exact counts, the newest `limit` per country
-   * (ties: session id descending). Served from time buckets.
+   * (ties: session id descending), and at most `maxListed` listed in all (newest buckets first). Served from time
+   * buckets.
    */
-  startsBetween (sinceUs: number, untilUs: number, limit: number): Promise<StartsJson>
+  startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed?: number): Promise<StartsJson>
 }
 
 export interface WindowCell { hour: number, country: string }
@@ -66,10 +67,11 @@ export interface WindowCell { hour: number, country: string }
  * counts, the totals per country and the cells to list, taking each country's newest `limit` starts from as few
  * buckets as possible. The stores then fetch `wanted` and append the sessions in order.
  */
-export function planWindow (cells: WindowCell[], counts: number[], limit: number):
+export function planWindow (cells: WindowCell[], counts: number[], limit: number, maxListed = Infinity):
 { result: StartsByCountry, wanted: Array<WindowCell & { take: number }> } {
   const result: StartsByCountry = { total: 0, countries: {} }
   const remaining: Record<string, number> = {}
+  let budget = maxListed
   const wanted: Array<WindowCell & { take: number }> = []
   cells.forEach(({ hour, country }, i) => {
     const n = counts[i] ?? 0
@@ -77,9 +79,10 @@ export function planWindow (cells: WindowCell[], counts: number[], limit: number
     result.total += n
     const entry = (result.countries[country] ??= { count: 0, sessions: [] })
     entry.count += n
-    const take = Math.min(n, remaining[country] ??= limit)
+    const take = Math.min(n, remaining[country] ??= limit, budget)
     if (take > 0) {
       remaining[country] -= take
+      budget -= take
       wanted.push({ hour, country, take })
     }
   })

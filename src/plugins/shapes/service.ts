@@ -24,9 +24,11 @@ export interface ShapesDeps {
   random?: RandomInt
   /** Shapes read per Redis round trip while streaming perimeters. */
   pageSize?: number
+  /** GetTotalArea lists at most this many valid and this many invalid ids (SHAPES_TOTAL_AREA_MAX_IDS). */
+  maxListedIds?: number
 }
 
-export function createShapes ({ store, random = cryptoRandomInt, pageSize = 200 }: ShapesDeps) {
+export function createShapes ({ store, random = cryptoRandomInt, pageSize = 200, maxListedIds = 10_000 }: ShapesDeps) {
   function idProblem (id: string): ShapeResult | undefined {
     if (id === '') return { code: 'INVALID_SHAPE_ID', message: 'shape id is required' }
     if (!kindOfId(id)) {
@@ -86,11 +88,15 @@ export function createShapes ({ store, random = cryptoRandomInt, pageSize = 200 
 
     /**
      * Sum of the areas of the known ids. Every occurrence counts (an id sent twice is summed twice and listed
-     * twice); ids are looked up in batches while the stream is still arriving.
+     * twice); ids are looked up in batches while the stream is still arriving. Memory is bounded whatever the
+     * stream's length: only the first `maxListedIds` valid and invalid ids are kept for the answer's lists, the
+     * rest are counted (the message says how many there were).
      */
     async totalArea (ids: AsyncIterable<string> | Iterable<string>): Promise<TotalAreaResult> {
       const validIds: string[] = []
       const invalidIds: string[] = []
+      let valid = 0
+      let invalid = 0
       let total = 0
       let batch: string[] = []
       const flush = async () => {
@@ -100,9 +106,9 @@ export function createShapes ({ store, random = cryptoRandomInt, pageSize = 200 
         for (const id of batch) {
           const shape = byId.get(id)
           if (!shape) {
-            invalidIds.push(id)
+            if (++invalid <= maxListedIds) invalidIds.push(id)
           } else {
-            validIds.push(id)
+            if (++valid <= maxListedIds) validIds.push(id)
             total += area(shape.coords)
           }
         }
@@ -113,10 +119,13 @@ export function createShapes ({ store, random = cryptoRandomInt, pageSize = 200 
         if (batch.length >= pageSize) await flush()
       }
       await flush()
+      const listed = valid > maxListedIds || invalid > maxListedIds
+        ? ` (${valid} valid and ${invalid} invalid ids; the lists hold the first ${maxListedIds} of each)`
+        : ''
       if (total === 0) {
-        return { code: 'AREA_NOT_FOUND', message: 'no known shape among the ids, total area is 0', validIds, invalidIds }
+        return { code: 'AREA_NOT_FOUND', message: `no known shape among the ids, total area is 0${listed}`, validIds, invalidIds }
       }
-      return { code: 'OK', message: `total area of ${validIds.length} shape(s)`, totalArea: total, validIds, invalidIds }
+      return { code: 'OK', message: `total area of ${valid} shape(s)${listed}`, totalArea: total, validIds, invalidIds }
     },
 
     area: measureArea,

@@ -26,9 +26,12 @@ export interface IngestReply {
 
 /** Per-record reasons beyond this many are counted but not listed (the reply stays small). */
 export const MAX_REPORTED_ERRORS = 1000
-// Duplicate detection remembers a content fingerprint per email of the call, up to this many emails.
-const MAX_TRACKED_EMAILS = 2_000_000
+// Duplicate detection remembers a content fingerprint per email of the call, for the USERS_DEDUP_WINDOW emails seen
+// last (oldest forgotten first): a bounded window, whatever the call's length. It only saves work: a repeat the
+// window forgot is queued again and stored as unchanged (the upsert is idempotent).
 const EXPORT_PAGE = 1000
+/** The ids BullMQ gives the jobs this domain adds (it never sets its own). */
+const JOB_ID = /^[1-9][0-9]{0,19}$/
 const WRITE_CHUNK = 256 * 1024
 
 export interface UsersDeps {
@@ -137,7 +140,10 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
           counts.duplicates++
           return
         }
-        if (seen.size < MAX_TRACKED_EMAILS || seen.has(checked.key)) seen.set(checked.key, digest)
+        // Re-inserted at the end, so the window forgets the emails seen longest ago.
+        seen.delete(checked.key)
+        seen.set(checked.key, digest)
+        if (seen.size > config.USERS_DEDUP_WINDOW) seen.delete(seen.keys().next().value as string)
         batch.push(checked.record)
         counts.accepted++
         if (batch.length >= config.USERS_BATCH_SIZE) return flush()
@@ -218,7 +224,9 @@ export function createUsers ({ store, config, ingestQueue, exportQueue, log }: U
     },
 
     async exportStatus (id: string) {
-      const job = await exportQueue.getJob(id)
+      // Jobs are numbered by BullMQ; any other id names none (and 'events', 'id', 'meta'… are the queue's own keys,
+      // which a lookup would read as a job: WRONGTYPE).
+      const job = JOB_ID.test(id) ? await exportQueue.getJob(id) : undefined
       if (!job) throw new NotFoundError(`no export job ${id}`)
       const state = await job.getState()
       return {
