@@ -55,9 +55,8 @@ export function registerAdminCommands (program: Command): void {
           dummyHash: await hashPassword(randomBytes(12).toString('hex'))
         })
         const existed = await accounts.accountExists(username)
-        await accounts.createAccount(username, password, { admin: true, upsert: true })
-        // The old password's tokens go with it: whoever had it may have issued some.
-        const revoked = await accounts.revokeAllTokens(username)
+        // The old password's tokens go with it (whoever had it may have issued some).
+        const revoked = await accounts.createAccount(username, password, { admin: true, upsert: true })
         process.stdout.write(`${existed ? 'reset the password of' : 'created'} admin account ${username}` +
           `${revoked > 0 ? ` (revoked ${revoked} gRPC token${revoked === 1 ? '' : 's'})` : ''}\n`)
         if (!o.newPassword) process.stdout.write(`new password (shown once): ${password}\n`)

@@ -1,24 +1,12 @@
-import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { build, tempDir } from '../helpers/app.js'
+import { cli } from '../helpers/cli.js'
 import { ingestIdle, user, waitFor } from '../helpers/users.js'
 import { freePort } from '../../src/plugins/infra/redis-server.js'
 
 // The playfield command end to end: the real CLI process against a real listening app.
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
-
-type Run = { code: number, stdout: string, stderr: string }
-function cli (args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import=tsx', 'src/cli/index.ts', ...args], {
-      cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }))
-  })
-}
 
 t.test('every subcommand has --help', async (t) => {
   for (const args of [['--help'], ['serve', '--help'], ['worker', '--help'], ['accounts', 'add', '--help'], ['tokens', 'create', '--help'],

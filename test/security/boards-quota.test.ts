@@ -58,7 +58,8 @@ t.test('reading a board that does not exist answers like an empty board and writ
     t.equal(res.statusCode, 200)
     t.same(res.json(), { results: [], around_me: [], next_page: 0, total: 0 })
   }
-  t.equal((await reader.get('/leaderboard?board=nothing-0&name=ghost')).statusCode, 404)
+  // an unknown player in a listing is bad input (the original contract's INVALID_ARGUMENT `name`)
+  t.equal((await reader.get('/leaderboard?board=nothing-0&name=ghost')).statusCode, 400)
   t.equal((await reader.get('/leaderboard?board=nothing-0&page=2')).statusCode, 400)
   t.same(await allKeys(app.redis, 'lb:*'), before, 'no key written by any read')
 })

@@ -162,7 +162,9 @@ export function createAccounts ({ store, config, clock, dummyHash }: {
       return (await store.epoch(username) ?? 0) === (epoch ?? 0)
     },
 
-    async createAccount (username: string, password: string, opts: { admin?: boolean, upsert?: boolean } = {}) {
+    /** Creates an account (or, with upsert, sets its password); returns how many gRPC tokens a reset revoked. */
+    async createAccount (username: string, password: string, opts: { admin?: boolean, upsert?: boolean } = {}):
+    Promise<number> {
       if (!USERNAME.test(username)) throw new InvalidArgumentError('username must be 1-64 of A-Z a-z 0-9 _ . @ -')
       if (typeof password !== 'string' || password.length < 8 || password.length > 256) {
         throw new InvalidArgumentError('password must be 8-256 characters')
@@ -170,13 +172,14 @@ export function createAccounts ({ store, config, clock, dummyHash }: {
       const passwordHash = await hashing(() => hashPassword(password))
       const record = { passwordHash, admin: opts.admin ?? false, created: clock.now() }
       if (opts.upsert) {
-        // A new password revokes what the old one gave out.
+        // A new password revokes what the old one gave out: its JWTs (epoch) and its gRPC tokens.
+        const existed = await store.accountExists(username)
         await store.putAccount(username, record)
-        await store.removeAllTokens(username)
-        return
+        return existed ? await revokeAll(username) : 0
       }
       // No reader ever sees an account without its admin flag, and of two concurrent creates one fails.
       if (!(await store.createAccount(username, record))) throw new ConflictError(`account ${username} already exists`)
+      return 0
     },
 
     async accountExists (username: string) { return await store.accountExists(username) },
