@@ -21,7 +21,9 @@ t.before(async () => {
 t.teardown(() => cluster.stop())
 
 async function clusterApp (t: Test, config: Record<string, string | undefined> = {}) {
-  return await build(t, { config: { REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.addresses, ...config } })
+  return await build(t, {
+    config: { REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.addresses, ADS_RATE_LIMIT_MAX: '0', ...config }
+  })
 }
 
 async function jwt (app: Awaited<ReturnType<typeof clusterApp>>): Promise<string> {
@@ -87,6 +89,11 @@ t.test('a master SIGKILLed under writes: ready again within 30 s, every acknowle
   // users ingested over gRPC (a BullMQ job, then a worker's upsert into the user's shard).
   const loop = async (write: (n: number) => Promise<void>) => {
     for (let n = 0; !writing.stop; n++) await write(n)
+  }
+  // A plain impression counts only for a username that asked for an ad (it never creates counters itself).
+  for (let u = 0; u < 8; u++) {
+    const ad = await app.inject({ url: `/ad?sdk_version=9.9&session_id=s-ad&platform=android&username=fo${u}&country_code=US` })
+    t.equal(ad.statusCode, 200, `fo${u} asked for an ad`)
   }
   const writers = [
     loop(async (n) => {

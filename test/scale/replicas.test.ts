@@ -66,6 +66,8 @@ t.test('2 replicas and 5 workers share one state: users, ads, ranks, maintenance
       ADS_SIGNING_SECRET: 'replicas-test-ads-secret',
       SHAPES_SIGNATURE: 'replicas-test',
       RATE_LIMIT_MAX: '1000000',
+      ADS_RATE_LIMIT_MAX: '0',
+      SESSIONS_RATE_LIMIT_MAX: '0',
       MAX_EVENT_LOOP_DELAY_MS: '0',
       USERS_EXPORT_PATH: exportPath,
       USERS_EXPORT_DEBOUNCE_MS: '500',

@@ -211,9 +211,14 @@ export function createLeaderboard ({ store, clock, config }: LeaderboardDeps) {
       const size = query.size ?? config.PAGE_SIZE
       const reply = await withFreshView(board, async (day) => await store.page(board, window, day, page, size, name))
       if (!reply) {
-        // No such board: the answer of an empty one.
-        if (name !== '') throw new NotFoundError(`player "${name}" is not on the ${label(window)} board`)
-        if (page > 1) throw new InvalidArgumentError(`page ${page} is past the last page (1) of the ${label(window)} board`)
+        // No such board: the answer of an empty one (the same errors, with the same field hints).
+        if (name !== '') {
+          throw new InvalidArgumentError(`player "${name}" is not on the ${label(window)} board`, undefined, NAME_HINTS)
+        }
+        if (page > 1) {
+          throw new InvalidArgumentError(`page ${page} is past the last page (1) of the ${label(window)} board`,
+            undefined, PAGE_HINTS)
+        }
         return { results: [], around_me: [], next_page: 0, total: 0 }
       }
       const total = reply.total
