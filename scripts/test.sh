@@ -30,6 +30,20 @@ CLUSTER_FILES=(
   test/jobs/users-ingest.test.ts
   test/jobs/users-worker-kill.test.ts
   test/scale/replicas.test.ts
+  test/security/logins.test.ts
+  test/security/tokens.test.ts
+  test/security/production.test.ts
+  test/security/categories-limits.test.ts
+  test/security/ads-keys.test.ts
+  test/security/boards-quota.test.ts
+  test/security/sessions-bounds.test.ts
+  test/security/ingest-bounds.test.ts
+  test/security/pii.test.ts
+  test/compat/grpc-rich-status.test.ts
+  test/compat/scores-put.test.ts
+  test/compat/sessions-country.test.ts
+  test/compat/ingest-auth.test.ts
+  test/compat/ads-sdk-values.test.ts
 )
 
 cluster_pass () {

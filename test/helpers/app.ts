@@ -59,9 +59,17 @@ export async function testCluster (): Promise<RedisClusterHandle> {
   return await fileCluster
 }
 
+// Tests run many files at once on a small machine, and on clusters that fail over: a command gives up only after
+// 10 s here (the default is 2 s). test/security/timeouts.test.ts proves the timeout with its own, short value.
+const TEST_COMMAND_TIMEOUT_MS = '10000'
+
 /** The Redis settings of this file's private Redis: REDIS_URL, or REDIS_CLUSTER_NODES on the cluster run. */
-export async function testRedisEnv (): Promise<{ REDIS_URL?: string, REDIS_CLUSTER_NODES?: string }> {
-  return ON_CLUSTER ? { REDIS_CLUSTER_NODES: (await testCluster()).addresses } : { REDIS_URL: (await testRedis()).url }
+export async function testRedisEnv ():
+Promise<{ REDIS_URL?: string, REDIS_CLUSTER_NODES?: string, REDIS_COMMAND_TIMEOUT_MS: string }> {
+  const where = ON_CLUSTER
+    ? { REDIS_CLUSTER_NODES: (await testCluster()).addresses }
+    : { REDIS_URL: (await testRedis()).url }
+  return { ...where, REDIS_COMMAND_TIMEOUT_MS: TEST_COMMAND_TIMEOUT_MS }
 }
 
 /** A client of this file's private Redis (one node or the cluster) for assertions; closed when the test ends. */
@@ -108,6 +116,7 @@ export async function testConfig (overrides: Record<string, string | undefined> 
     HEALTH_CHECK_INTERVAL_MS: '100',
     // Tests run many files in parallel on a small machine: load shedding would turn that into random 503s.
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    REDIS_COMMAND_TIMEOUT_MS: TEST_COMMAND_TIMEOUT_MS,
     SHUTDOWN_TIMEOUT_MS: '5000',
     JWT_SECRET: 'test-jwt-secret-test-jwt-secret-0123456789',
     ADS_SIGNING_SECRET: 'test-ads-signing-secret',
