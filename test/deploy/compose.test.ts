@@ -67,6 +67,9 @@ t.test('the cluster profile: 6 Redis Cluster nodes, 3 Cassandra nodes, 2 replica
   t.same(services.lb.ports, ['3000:3000', '50051:50051'])
   const nginx = await readFile(`${root}/deploy/nginx-cluster.conf`, 'utf8')
   t.match(nginx, /grpc_pass grpc:\/\/playfield_grpc/)
+  // both doors pass the client's address on, and the replicas (reachable only through nginx) believe it
+  t.match(nginx, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/)
+  t.match(nginx, /grpc_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/)
   for (const upstream of ['app-1:3000', 'app-2:3000', 'app-1:50051', 'app-2:50051']) t.ok(nginx.includes(upstream), upstream)
 })
 
