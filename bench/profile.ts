@@ -3,12 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../src/plugins/infra/redis-server.js'
-import { ADMIN_BASIC, httpLoad, log, startOurs, type HttpLoadSpec } from './lib.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createUsersStore } from '../src/plugins/users/redis-store.js'
+import { ADMIN_BASIC, grpcLoad, httpLoad, log, startOurs, type HttpLoadSpec } from './lib.js'
 
 // npm run bench:profile -- <path> [seconds]
 // Profiles the built server under load: `node --cpu-prof dist/server.js` on a private Redis, loaded by the
 // autocannon CLI (100 connections) on one path; then prints the top self-time functions of the server process
-// and Redis `INFO commandstats` and `SLOWLOG GET`. Paths: impression, live, ad, scores, put_events.
+// and Redis `INFO commandstats` and `SLOWLOG GET`. Paths: impression, live, ad, scores, put_events; `ingest` instead
+// streams BENCH_USERS (100,000) users, 100 per message, over SendUserBatchStream and waits until all are stored.
 // The .cpuprofile is kept (its path is printed) for Chrome DevTools / speedscope.
 
 const which = process.argv[2] ?? 'impression'
@@ -17,7 +20,9 @@ const query = 'sdk_version=1.0&session_id=bench-session&platform=android&usernam
 const dir = await mkdtemp(join(tmpdir(), 'playfield-profile-'))
 const redis = await startRedisServer({ dir: join(dir, 'redis'), aof: false })
 const profDir = join(dir, 'prof')
-const ours = await startOurs({ REDIS_URL: redis.url }, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] })
+const ingestEnv = { USERS_REQUIRE_AUTH: 'false', USERS_EXPORT_PATH: join(dir, 'all_users.json'), USERS_EXPORT_DEBOUNCE_MS: '3600000' }
+const ours = await startOurs({ REDIS_URL: redis.url, ...(which === 'ingest' ? ingestEnv : {}) },
+  { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] })
 try {
   const { jwt } = await (await fetch(`${ours.base}/auth`, { method: 'POST', headers: { authorization: ADMIN_BASIC } }))
     .json() as { jwt: string }
@@ -46,13 +51,25 @@ try {
     }
   }
   const spec = specs[which]
-  if (!spec) throw new Error(`unknown path ${which}; known: ${Object.keys(specs).join(', ')}`)
+  if (!spec && which !== 'ingest') throw new Error(`unknown path ${which}; known: ${Object.keys(specs).join(', ')}, ingest`)
   const client = new Redis(redis.url)
   await client.config('SET', 'slowlog-log-slower-than', '1000')
-  await httpLoad({ ...spec, duration: 1 }, { duration: 1, connections: 100 })
-  await client.config('RESETSTAT')
-  const r = await httpLoad(spec, { duration: seconds, connections: 100 })
-  log(`${which}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`)
+  if (spec) {
+    await httpLoad({ ...spec, duration: 1 }, { duration: 1, connections: 100 })
+    await client.config('RESETSTAT')
+    const r = await httpLoad(spec, { duration: seconds, connections: 100 })
+    log(`${which}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`)
+  } else {
+    const users = Number(process.env.BENCH_USERS ?? 100_000)
+    const store = createUsersStore(client)
+    await client.config('RESETSTAT')
+    const r = await grpcLoad({ mode: 'client-stream', address: ours.grpcAddress, method: 'SendUserBatchStream', from: 0, users, perMessage: 100 })
+    while (await store.count() < users) {
+      if (Date.now() - r.startedAt > 120_000) throw new Error('users not all stored within 120 s')
+      await sleep(5)
+    }
+    log(`ingest: ${Math.round(users / ((Date.now() - r.startedAt) / 1000))} users/s stored end to end`)
+  }
   const stats = (await client.info('commandstats')).split('\n').filter(l => l.startsWith('cmdstat_'))
   const slow = await client.slowlog('GET', 5) as unknown[]
   process.stdout.write(`\nRedis INFO commandstats (measured load only):\n${stats.map(s => `  ${s.trim()}`).join('\n')}\n`)
