@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build } from '../helpers/app.js'
+import { Cluster } from 'ioredis'
+import { build, redisClient } from '../helpers/app.js'
 
 // The original service's concurrency check: two clients at once, each sending 10,000 ad requests and 10,000
 // impressions for Jack on SDK 1.0, must leave exactly 20,000 of each (built-in VAST, no upstream).
@@ -49,3 +50,30 @@ t.test('two concurrent clients × 10,000 ad requests and impressions count exact
   t.same((await app.inject('/statistics?sdk=1.0')).json(), { success: true, '1.0': expected })
   t.same((await app.inject('/statistics?sdk=1.0&include=no_fills')).json(), { success: true, '1.0': { ...expected, no_fills: 0 } })
 })
+
+t.test('counts that arrive together leave as one script call per owner, and each is answered once it is in Redis',
+  async (t) => {
+    const app = await build(t, { config: { ADS_RATE_LIMIT_MAX: '0' } })
+    const redis = await redisClient(t)
+    await redis.ping() // a cluster client knows which nodes are masters once connected
+    const masters = redis instanceof Cluster ? redis.nodes('master') : [redis]
+    const scriptCalls = async () => (await Promise.all(masters.map(async (m) => {
+      const stats = await m.info('commandstats')
+      return [...stats.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce((n, match) => n + Number(match[1]), 0)
+    }))).reduce((a, b) => a + b, 0)
+    const q = new URLSearchParams(query)
+    q.set('username', 'Batched')
+    q.set('sdk_version', '7.7')
+    const before = await scriptCalls()
+    // 200 ad requests in one turn of the event loop, then 200 impressions: every one answered 200 …
+    const ads = await Promise.all(Array.from({ length: 200 }, () => app.inject(`/ad?${q.toString()}`)))
+    const imps = await Promise.all(Array.from({ length: 200 }, () => app.inject(`/impression?${q.toString()}`)))
+    t.same([...new Set([...ads, ...imps].map(r => r.statusCode))], [200])
+    // … and by the time they were answered, every one of them was counted, for the user and for the SDK version
+    const expected = { impressions: 200, ad_requests: 200, fill_rate: 1 }
+    t.same((await app.inject('/statistics?username=Batched')).json(), { success: true, Batched: expected })
+    t.same((await app.inject('/statistics?sdk=7.7')).json(), { success: true, 7.7: expected })
+    // one call per owner per batch instead of one per request and owner (800): far fewer scripts ran
+    const calls = await scriptCalls() - before
+    t.ok(calls < 200, `${calls} script calls for 400 requests × 2 owners`)
+  })

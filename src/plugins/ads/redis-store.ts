@@ -1,4 +1,4 @@
-import { defineScripts, type RedisClient } from '../infra/lua.js'
+import { defineScripts, type RedisClient, type Script } from '../infra/lua.js'
 import { IMPRESSION_ONCE, IMPRESSION_PLAIN, INCREMENT } from './scripts.js'
 
 // Keys: one hash tag per counter owner, a username or an SDK version, so owners spread over the masters:
@@ -14,10 +14,13 @@ import { IMPRESSION_ONCE, IMPRESSION_PLAIN, INCREMENT } from './scripts.js'
 //
 // Multi-key operations: IMPRESSION_ONCE touches one owner's hash and marker (one tag, one slot). Nothing is atomic
 // across the two owners of a request, and nothing needs to be: a reader looks at one owner at a time.
-//   - ad request, plain impression: INCREMENT (IMPRESSION_PLAIN) per owner, counter and TTL together; both
-//     owners' calls are sent at once (one round trip; on a cluster each goes to its owner's master). No explicit
-//     pipeline: on one Redis the shared client auto-pipelines, so both leave in the same socket write as the other
-//     requests' commands of that tick (an explicit pipeline per request measured costlier than two plain calls).
+//   - ad request, plain impression: INCREMENT (IMPRESSION_PLAIN) per owner, counter and TTL together, by group
+//     commit: the counts of one event-loop turn for one owner leave as ONE call that adds them all (HINCRBY by n),
+//     and each request is answered only once that call succeeded, so no acknowledged count lives only in this
+//     process' memory (a crash before the call loses only unanswered requests, which their clients retry). Hot
+//     owners (an SDK version counts for every request of its apps) cost one script per turn, not one per request.
+//     Both owners' calls are sent at once (on a cluster each goes to its owner's master); on one Redis the shared
+//     client auto-pipelines them into one socket write. If the call fails, every request of the batch fails.
 //     Like any counter, a request that fails after an increment reached Redis and is then retried by its client
 //     counts that owner again; an SDK retries only failed (5xx) requests.
 //   - signed impression: IMPRESSION_ONCE per owner, each idempotent on its own. If one owner's step fails (a
@@ -43,10 +46,50 @@ export function legacyKey (oldKey: string): string | undefined {
 
 export interface AdCounts { impressions: number, ad_requests: number, no_fills: number }
 
+/**
+ * Group commit of counters: `add(script, key, field)` joins the batch of this event-loop turn for that script and
+ * key; at the end of the turn (setImmediate) each batch is one script call with ARGV `ttl, field, n, field, n…`, and
+ * every add of the batch resolves or rejects with that call.
+ */
+function counterBatches (ttlSec: number) {
+  interface Batch {
+    script: Script
+    key: string
+    fields: Map<string, number>
+    waiting: Array<[resolve: () => void, reject: (err: unknown) => void]>
+  }
+  let batches = new Map<string, Batch>()
+
+  function flush () {
+    const due = batches
+    batches = new Map()
+    for (const batch of due.values()) {
+      const args: Array<string | number> = [ttlSec]
+      for (const [field, n] of batch.fields) args.push(field, n)
+      batch.script([batch.key], args).then(
+        () => { for (const [resolve] of batch.waiting) resolve() },
+        (err: unknown) => { for (const [, reject] of batch.waiting) reject(err) })
+    }
+  }
+
+  return function add (script: Script, name: string, key: string, fields: readonly string[]): Promise<void> {
+    if (batches.size === 0) setImmediate(flush)
+    const id = `${name}\n${key}`
+    let batch = batches.get(id)
+    if (!batch) batches.set(id, (batch = { script, key, fields: new Map(), waiting: [] }))
+    for (const field of fields) batch.fields.set(field, (batch.fields.get(field) ?? 0) + 1)
+    return new Promise((resolve, reject) => { batch.waiting.push([resolve, reject]) })
+  }
+}
+
 export function createAdsStore (redis: RedisClient, { counterTtlSec }: { counterTtlSec: number }) {
   const scripts = defineScripts(redis, 'ads', {
     increment: INCREMENT, impressionPlain: IMPRESSION_PLAIN, impressionOnce: IMPRESSION_ONCE
   })
+  const count = counterBatches(counterTtlSec)
+  const AD_REQUEST = ['ad_requests']
+  const NO_FILL = ['ad_requests', 'no_fills']
+  const IMPRESSION = ['impressions']
 
   async function counts (key: string): Promise<AdCounts | undefined> {
     const [impressions, adRequests, noFills] = await redis.hmget(key, 'impressions', 'ad_requests', 'no_fills')
@@ -60,15 +103,19 @@ export function createAdsStore (redis: RedisClient, { counterTtlSec }: { counter
 
   return {
     async countAdRequest (username: string, sdkVersion: string, noFill: boolean): Promise<void> {
-      const owners = [userKey(username), sdkKey(sdkVersion)]
-      const fields = noFill ? [counterTtlSec, 'ad_requests', 'no_fills'] : [counterTtlSec, 'ad_requests']
-      await Promise.all(owners.map(key => scripts.increment([key], fields)))
+      const fields = noFill ? NO_FILL : AD_REQUEST
+      await Promise.all([
+        count(scripts.increment, 'increment', userKey(username), fields),
+        count(scripts.increment, 'increment', sdkKey(sdkVersion), fields)
+      ])
     },
 
     /** A plain impression counts for each owner that has counters already (an ad request); it creates none. */
     async countImpression (username: string, sdkVersion: string): Promise<void> {
-      await Promise.all([userKey(username), sdkKey(sdkVersion)]
-        .map(key => scripts.impressionPlain([key], [counterTtlSec])))
+      await Promise.all([
+        count(scripts.impressionPlain, 'impressionPlain', userKey(username), IMPRESSION),
+        count(scripts.impressionPlain, 'impressionPlain', sdkKey(sdkVersion), IMPRESSION)
+      ])
     },
 
     /**

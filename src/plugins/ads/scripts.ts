@@ -3,21 +3,22 @@
 // Every counter hash expires ADS_COUNTER_TTL_S after its last count, so owners nobody asks about any more go away.
 
 /**
- * KEYS: 1 the owner's counter hash. ARGV: 1 the hash's TTL (s), then the fields to bump by 1 (an ad request and its
- * no-fill move together).
+ * KEYS: 1 the owner's counter hash. ARGV: 1 the hash's TTL (s), then pairs of a field and how much to add to it (the
+ * ad requests and no-fills of one owner that arrived together).
  */
 export const INCREMENT = `
-for j = 2, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[j], 1) end
+for j = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[j], ARGV[j + 1]) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`
 
 /**
- * KEYS: 1 the owner's counter hash. ARGV: 1 the hash's TTL (s). A plain (unsigned) impression counts only for an
- * owner that had an ad request: it never creates a key. Returns 1 when it counted, else 0.
+ * KEYS: 1 the owner's counter hash. ARGV: 1 the hash's TTL (s), 2 how many plain impressions arrived together (a
+ * field and a count, as INCREMENT takes them). A plain (unsigned) impression counts only for an owner that had an
+ * ad request: it never creates a key. Returns 1 when it counted, else 0.
  */
 export const IMPRESSION_PLAIN = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'impressions', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`
 
