@@ -1,17 +1,20 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../src/plugins/infra/redis-server.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createUsersStore } from '../src/plugins/users/redis-store.js'
+import { seedSessions } from './scenarios/sessions.js'
 import { ADMIN_BASIC, grpcLoad, httpLoad, log, startOurs, type HttpLoadSpec } from './lib.js'
 
 // npm run bench:profile -- <path> [seconds]
 // Profiles the built server under load: `node --cpu-prof dist/server.js` on a private Redis, loaded by the
 // autocannon CLI (100 connections) on one path; then prints the top self-time functions of the server process
-// and Redis `INFO commandstats` and `SLOWLOG GET`. Paths: impression, live, ad, scores, put_events; `ingest` instead
-// streams BENCH_USERS (100,000) users, 100 per message, over SendUserBatchStream and waits until all are stored.
+// and Redis `INFO commandstats` and `SLOWLOG GET`. Paths: impression, live, ad, scores, put_events, and on 1M seeded
+// session events (as the sessions scenario seeds them) end_players (a random player's completed sessions) and window
+// (GET /start_players_events/100); `ingest` instead streams BENCH_USERS (100,000) users, 100 per message, over
+// SendUserBatchStream and waits until all are stored.
 // The .cpuprofile is kept (its path is printed) for Chrome DevTools / speedscope.
 
 const which = process.argv[2] ?? 'impression'
@@ -21,6 +24,12 @@ const dir = await mkdtemp(join(tmpdir(), 'playfield-profile-'))
 const redis = await startRedisServer({ dir: join(dir, 'redis'), aof: false })
 const profDir = join(dir, 'prof')
 const ingestEnv = { USERS_REQUIRE_AUTH: 'false', USERS_EXPORT_PATH: join(dir, 'all_users.json'), USERS_EXPORT_DEBOUNCE_MS: '3600000' }
+let players: string[] = []
+if (which === 'end_players' || which === 'window') {
+  const seeded = await seedSessions(redis.url, Date.now())
+  players = seeded.players
+  log(`seeded ${seeded.events} session events in ${seeded.seconds.toFixed(1)} s`)
+}
 const ours = await startOurs({ REDIS_URL: redis.url, ...(which === 'ingest' ? ingestEnv : {}) },
   { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] })
 try {
@@ -49,6 +58,12 @@ try {
       ]).flat()),
       headers: { 'content-type': 'application/json' }
     }
+  }
+  if (players.length > 0) {
+    const pathsFile = join(dir, 'players.txt')
+    await writeFile(pathsFile, players.map((_, i) => `/end_players_events/${encodeURIComponent(players[(i * 7919) % players.length]!)}`).join('\n'))
+    specs.end_players = { url: ours.base, pathsFile }
+    specs.window = { url: `${ours.base}/start_players_events/100` }
   }
   const spec = specs[which]
   if (!spec && which !== 'ingest') throw new Error(`unknown path ${which}; known: ${Object.keys(specs).join(', ')}, ingest`)

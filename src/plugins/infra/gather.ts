@@ -2,8 +2,9 @@ import { Cluster, type ChainableCommander } from 'ioredis'
 import type { RedisClient } from './lua.js'
 
 // Reads that gather many keys of many slots (statistics, the sessions window, listings across shards) send one
-// pipeline per node, never one call per key. On one Redis that is a single pipeline; on a Redis Cluster the keys
-// are grouped by the master that serves their slot (ioredis refuses a pipeline that spans nodes).
+// pipeline per node, never one round trip per key. On one Redis that is the client's auto-pipeline (the commands
+// of a tick, of all requests, in one write); on a Redis Cluster the keys are grouped by the master that serves
+// their slot (ioredis refuses a pipeline that spans nodes), one explicit pipeline each.
 
 /** The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag (or the whole key) modulo 16384. */
 export function keySlot (key: string): number {
@@ -44,6 +45,21 @@ const retryable = (err: Error) => RETRYABLE.test(err.message)
 
 async function gatherOnce<T> (redis: RedisClient, keys: readonly string[],
   queue: (pipeline: ChainableCommander, key: string, index: number) => void): Promise<T[]> {
+  if (!(redis instanceof Cluster) && redis.options.enableAutoPipelining) {
+    // One Redis whose client auto-pipelines: the commands are sent as plain calls, so they leave in one socket write
+    // together with every other request's commands of this tick. An explicit pipeline is a write of its own per
+    // call: profiled as the largest single cost of POST /put_events (BENCHMARKS.md). Same replies, same order.
+    const replies: Array<Promise<unknown>> = []
+    const client = redis as unknown as Record<string | symbol, (...args: unknown[]) => Promise<unknown>>
+    const direct: ChainableCommander = new Proxy({} as ChainableCommander, {
+      get: (_target, name) => (...args: unknown[]) => {
+        replies.push(client[name]!(...args))
+        return direct
+      }
+    })
+    for (let i = 0; i < keys.length; i++) queue(direct, keys[i]!, i)
+    return await Promise.all(replies) as T[]
+  }
   const groups = new Map<string, number[]>()
   if (redis instanceof Cluster) {
     for (let i = 0; i < keys.length; i++) {
