@@ -8,6 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 # Every file whose code path touches Redis, run again on a cluster (see docs/architecture.md, "Redis Cluster").
+# Not test/docs/*: they run documented commands, each of which starts its own single redis-server.
 CLUSTER_FILES=(
   test/routes/auth.test.ts
   test/failure/auth-attacks.test.ts
