@@ -353,10 +353,12 @@ export function createCassandraStore ({ client, redis }: {
       const cursorHour = after === undefined ? undefined : hourOf(after.tsUs)
       // Per hour: its exact count, and how many of its starts follow the cursor (none in newer hours).
       const counts = await mapLimit(hours, CONCURRENCY, async (hour) => {
-        const count = num((await client.execute(CQL.count, [hour, country, sinceUs, untilUs], options)).first()?.count ?? 0)
+        const all = await client.execute(CQL.count, [hour, country, sinceUs, untilUs], options)
+        const count = num(all.first()?.count ?? 0)
         if (cursorHour === undefined || hour < cursorHour) return { count, available: count }
         if (hour > cursorHour) return { count, available: 0 }
-        const rs = await client.execute(CQL.countAfter, [hour, country, sinceUs, after!.tsUs, after!.sessionId], options)
+        const params = [hour, country, sinceUs, after!.tsUs, after!.sessionId]
+        const rs = await client.execute(CQL.countAfter, params, options)
         return { count, available: Math.min(count, num(rs.first()?.count ?? 0)) }
       })
       const reads: Array<{ hour: number, take: number }> = []

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Clock } from '../../clock.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { countryCode } from './countries.js'
@@ -103,14 +104,19 @@ export interface WindowCursor { country: string, untilUs: number, last?: StartPo
 
 const CURSOR_VERSION = 1
 
+const CHECK_BYTES = 8
+const check = (payload: Buffer) => createHash('sha256').update(payload).digest().subarray(0, CHECK_BYTES)
+
 /**
  * A cursor is base64url of `[1, country, until µs, ts µs, session_id, player_id]` (the last three null before the
- * first listed session). Opaque to clients; not signed: whatever a client makes up still reads one bounded page of
- * one country, and a mangled one is refused.
+ * first listed session) followed by 8 bytes of its SHA-256, so that a cursor altered in any byte is refused. A
+ * checksum, not a signature: a made-up cursor still reads one bounded page of one country, which a request
+ * without a cursor reads too, so no secret has to be shared by the replicas.
  */
 export function encodeCursor ({ country, untilUs, last }: WindowCursor): string {
   const position = last ? [last.tsUs, last.sessionId, last.playerId] : [null, null, null]
-  return Buffer.from(JSON.stringify([CURSOR_VERSION, country, untilUs, ...position])).toString('base64url')
+  const payload = Buffer.from(JSON.stringify([CURSOR_VERSION, country, untilUs, ...position]))
+  return Buffer.concat([payload, check(payload)]).toString('base64url')
 }
 
 const badCursor = (why: string) =>
@@ -121,17 +127,20 @@ export function decodeCursor (raw: string, nowUs: number): WindowCursor {
   if (raw.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(raw)) throw badCursor('malformed')
   const bytes = Buffer.from(raw, 'base64url')
   // Node decodes leniently: only the canonical text of its bytes is a cursor we wrote.
-  if (bytes.toString('base64url') !== raw) throw badCursor('malformed')
+  if (bytes.toString('base64url') !== raw || bytes.length <= CHECK_BYTES) throw badCursor('malformed')
+  const payload = bytes.subarray(0, -CHECK_BYTES)
+  if (!check(payload).equals(bytes.subarray(-CHECK_BYTES))) throw badCursor('altered')
   let value: unknown
   try {
-    value = JSON.parse(bytes.toString('utf8'))
+    value = JSON.parse(payload.toString('utf8'))
   } catch {
     throw badCursor('malformed')
   }
   if (!Array.isArray(value) || value.length !== 6 || value[0] !== CURSOR_VERSION) throw badCursor('malformed')
   const [, country, untilUs, tsUs, sessionId, playerId] = value as unknown[]
   if (typeof country !== 'string' || countryCode(country) !== country) throw badCursor('malformed')
-  if (!Number.isSafeInteger(untilUs) || (untilUs as number) > nowUs || (untilUs as number) <= nowUs - RETENTION_MS * 1000) {
+  const until = untilUs as number
+  if (!Number.isSafeInteger(until) || until > nowUs || until <= nowUs - RETENTION_MS * 1000) {
     throw badCursor('its window is not within the last year')
   }
   if (tsUs === null && sessionId === null && playerId === null) return { country, untilUs: untilUs as number }
