@@ -194,7 +194,9 @@ export function createSessions ({ store, clock, maxListed = 10_000 }: {
     country ??= cursor!.country
     const untilUs = cursor?.untilUs ?? nowUs
     const sinceUs = untilUs - Math.round(hours * 3600e6)
-    const { count, sessionsJson, last, more } = await store.startsPage(country, sinceUs, untilUs, limit, cursor?.last)
+    // A page is an answer too: never more than maxListed sessions.
+    const size = Math.min(limit, maxListed)
+    const { count, sessionsJson, last, more } = await store.startsPage(country, sinceUs, untilUs, size, cursor?.last)
     const next = more && last ? `,"next_cursor":${JSON.stringify(encodeCursor({ country, untilUs, last }))}` : ''
     const countries = count === 0 ? '{}' : `{"${country}":{"count":${count},"sessions":[${sessionsJson}]${next}}}`
     return windowJson(sinceUs, untilUs, count, countries)
