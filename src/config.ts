@@ -227,6 +227,7 @@ export const configSpec = {
   // sessions: POST /put_events batches per client address and RATE_LIMIT_WINDOW_MS (0: no limit)
   SESSIONS_RATE_LIMIT_MAX: int(600, 0, 1000000),
   // GET /start_players_events/:hours lists at most `limit` sessions per country and at most this many in all
+  // (a page of one country too)
   SESSIONS_WINDOW_MAX_LISTED: int(10000, 1, 1000000),
 
   // shapes

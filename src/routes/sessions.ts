@@ -60,6 +60,9 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['sessions'],
       summary: 'Sessions started in the last `hours`, grouped by country',
+      description: 'Counts are exact; each country lists its newest `limit` sessions (at most ' +
+        'SESSIONS_WINDOW_MAX_LISTED in all). A country listed in part carries `next_cursor`; `?cursor=` (or ' +
+        '`?country=`) answers one country a page at a time.',
       params: HoursParamsSchema,
       querystring: StartsQuerySchema,
       response: { 200: StartsByCountrySchema, ...errors }
@@ -67,7 +70,9 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     // Already JSON (the service renders it from pre-rendered parts): a string with a JSON content type is sent as
     // is, the schema above still documents it.
-    const body = await sessions.startsByCountryJson(request.params.hours, request.query.limit)
+    const { hours } = request.params
+    const { limit, country, cursor } = request.query
+    const body = await sessions.startsByCountryJson(hours, limit, { country, cursor })
     return await reply.type('application/json; charset=utf-8').send(body as never)
   })
 }

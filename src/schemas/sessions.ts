@@ -60,7 +60,21 @@ export const HoursParamsSchema = Type.Object({
   hours: Type.String({ description: 'a number > 0 and ≤ 8760; fractions such as 0.5 allowed' })
 })
 export const StartsQuerySchema = Type.Object({
-  limit: Type.Integer({ minimum: 0, maximum: 1000, default: 100, description: 'sessions listed per country' })
+  limit: Type.Integer({
+    minimum: 0,
+    maximum: 1000,
+    default: 100,
+    description: 'sessions listed per country (with `country` or `cursor`: the page size, 1-1000)'
+  }),
+  country: Type.Optional(Type.String({
+    description: 'one country only (two letters, any case), its sessions a page at a time: the answer lists ' +
+      'that country alone, with `next_cursor` when more of its sessions follow'
+  })),
+  cursor: Type.Optional(Type.String({
+    maxLength: 600,
+    description: 'a `next_cursor` of an earlier answer: the next page of its country, in the same window (the same ' +
+      '`until`); `country` may be left out'
+  }))
 })
 
 export const StartsByCountrySchema = Type.Object({
@@ -69,6 +83,10 @@ export const StartsByCountrySchema = Type.Object({
   total: Type.Integer(),
   countries: Type.Record(Type.String(), Type.Object({
     count: Type.Integer({ description: 'exact number of starts in the window' }),
-    sessions: Type.Array(Type.Object({ session_id: Type.String(), player_id: Type.String(), ts: Timestamp }))
+    sessions: Type.Array(Type.Object({ session_id: Type.String(), player_id: Type.String(), ts: Timestamp })),
+    next_cursor: Type.Optional(Type.String({
+      description: 'present when the country has more sessions in the window than listed: pass it as `cursor` ' +
+        '(with the same `hours`) for the next page'
+    }))
   }))
 })

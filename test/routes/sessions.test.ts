@@ -66,7 +66,12 @@ t.test('the session routes are in the OpenAPI document', async (t) => {
   const paths = (await app.inject('/docs/json')).json().paths
   t.ok(paths['/put_events'].post)
   t.ok(paths['/end_players_events/{player_id}'].get)
-  t.ok(paths['/start_players_events/{hours}'].get)
+  const window = paths['/start_players_events/{hours}'].get
+  t.same(window.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name).sort(),
+    ['country', 'cursor', 'limit'], 'the paging parameters are documented')
+  const country = window.responses['200'].content['application/json'].schema.properties.countries.additionalProperties
+  t.same(Object.keys(country.properties), ['count', 'sessions', 'next_cursor'])
+  t.same(country.required, ['count', 'sessions'], 'next_cursor is optional: clients before paging ignore it')
 })
 
 t.test('timestamps parse with microseconds, no zone as UTC, and explicit zones', async (t) => {

@@ -35,4 +35,27 @@ t.test('a window answer lists at most SESSIONS_WINDOW_MAX_LISTED sessions in all
   const listed = Object.values(res.countries as Record<string, { sessions: unknown[] }>)
     .reduce((n, c) => n + c.sessions.length, 0)
   t.equal(listed, 7, 'but only 7 sessions are listed, whatever limit asks for')
+
+  // Every country can still be read to the end: a country listed in part (or not at all) carries next_cursor, and
+  // its pages, at most 7 sessions each too, list the rest, each start once.
+  for (const cc of countries) {
+    const { count, sessions, next_cursor: first } = res.countries[cc] as {
+      count: number, sessions: Array<{ session_id: string }>, next_cursor?: string
+    }
+    const ids = sessions.map(s => s.session_id)
+    if (ids.length < count) t.type(first, 'string', `${cc} listed in part says how to go on`)
+    else t.equal(first, undefined, `${cc} listed whole`)
+    let pages = 0
+    for (let cursor = first; cursor !== undefined; pages++) {
+      const page = await app.inject(`/start_players_events/1?limit=1000&cursor=${cursor}`)
+      t.equal(page.statusCode, 200)
+      const body = page.json().countries[cc]
+      t.ok(body.sessions.length <= 7, 'a page lists at most 7 too')
+      ids.push(...body.sessions.map((s: { session_id: string }) => s.session_id))
+      cursor = body.next_cursor
+      if (pages > count) throw new Error('paging does not end')
+    }
+    t.equal(ids.length, count, `${cc}: all ${count} starts listed after ${pages} more pages`)
+    t.equal(new Set(ids).size, count, `${cc}: each once`)
+  }
 })

@@ -4,8 +4,8 @@ import type { RedisClient } from '../../plugins/infra/lua.js'
 import { UnavailableError } from '../../errors.js'
 import {
   REJECT, HOUR_US, RETENTION_MS, expiryMs, hourOf,
-  type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartedSession,
-  type StartsJson, planWindow, renderCountries
+  type CompletedSession, type Continue, type CountryPage, type EventOutcome, type SessionEvent, type SessionStore,
+  type StartPosition, type StartedSession, type StartsJson, planWindow, renderCountries, startedJson
 } from './store.js'
 
 // Cassandra layout. Times are bigint microseconds (the timestamp type keeps only milliseconds). Every row carries
@@ -72,7 +72,13 @@ const CQL = {
   countries: 'SELECT hour, country FROM sessions_start_countries WHERE hour IN ?',
   count: 'SELECT COUNT(*) FROM sessions_starts_by_hour WHERE hour = ? AND country = ? AND ts_us > ? AND ts_us <= ?',
   starts: 'SELECT ts_us, session_id, player_id FROM sessions_starts_by_hour ' +
-    'WHERE hour = ? AND country = ? AND ts_us > ? AND ts_us <= ? LIMIT ?'
+    'WHERE hour = ? AND country = ? AND ts_us > ? AND ts_us <= ? LIMIT ?',
+  // A page's first partition: the rows after the cursor in the clustering order, (ts_us, session_id) descending.
+  // Cassandra 2.1 refuses a tuple and a single-column inequality on one column, hence `(ts_us) > (?)`.
+  countAfter: 'SELECT COUNT(*) FROM sessions_starts_by_hour ' +
+    'WHERE hour = ? AND country = ? AND (ts_us) > (?) AND (ts_us, session_id) < (?, ?)',
+  startsAfter: 'SELECT ts_us, session_id, player_id FROM sessions_starts_by_hour ' +
+    'WHERE hour = ? AND country = ? AND (ts_us) > (?) AND (ts_us, session_id) < (?, ?) LIMIT ?'
 }
 
 /** In-flight statements per request: enough to hide latency, few enough not to swamp the coordinator. */
@@ -310,29 +316,74 @@ export function createCassandraStore ({ client, redis }: {
     })
   }
 
-  async function startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed = Infinity):
-  Promise<StartsJson> {
-    return await run(async () => {
-      const hours: number[] = []
-      for (let h = hourOf(untilUs); h >= hourOf(sinceUs); h--) hours.push(h)
-      const chunks: number[][] = []
-      for (let i = 0; i < hours.length; i += HOURS_PER_IN) chunks.push(hours.slice(i, i + HOURS_PER_IN))
-      const found = (await mapLimit(chunks, CONCURRENCY, async (chunk) => {
-        const rs = await client.execute(CQL.countries, [chunk], options)
-        return rs.rows.map(r => ({ hour: num(r.hour), country: r.country as string }))
-      })).flat().sort((a, b) => b.hour - a.hour)
+  /** The (hour, country) cells of a window that hold starts, newest hour first. */
+  async function cellsOf (sinceUs: number, untilUs: number) {
+    const hours: number[] = []
+    for (let h = hourOf(untilUs); h >= hourOf(sinceUs); h--) hours.push(h)
+    const chunks: number[][] = []
+    for (let i = 0; i < hours.length; i += HOURS_PER_IN) chunks.push(hours.slice(i, i + HOURS_PER_IN))
+    return (await mapLimit(chunks, CONCURRENCY, async (chunk) => {
+      const rs = await client.execute(CQL.countries, [chunk], options)
+      return rs.rows.map(r => ({ hour: num(r.hour), country: r.country as string }))
+    })).flat().sort((a, b) => b.hour - a.hour)
+  }
 
+  const startedRow = (r: cassandra.types.Row): StartedSession =>
+    ({ sessionId: r.session_id, playerId: r.player_id, tsUs: num(r.ts_us) })
+
+  async function startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed = Infinity,
+    next?: Continue): Promise<StartsJson> {
+    return await run(async () => {
+      const found = await cellsOf(sinceUs, untilUs)
       const counts = await mapLimit(found, CONCURRENCY, async ({ hour, country }) =>
         num((await client.execute(CQL.count, [hour, country, sinceUs, untilUs], options)).first()?.count ?? 0))
 
       const { result, wanted } = planWindow(found, counts, limit, maxListed)
       const lists = await mapLimit(wanted, CONCURRENCY, async ({ hour, country, take }) =>
-        (await client.execute(CQL.starts, [hour, country, sinceUs, untilUs, take], options)).rows
-          .map((r): StartedSession => ({ sessionId: r.session_id, playerId: r.player_id, tsUs: num(r.ts_us) })))
+        (await client.execute(CQL.starts, [hour, country, sinceUs, untilUs, take], options)).rows.map(startedRow))
       wanted.forEach(({ country }, i) => { result.countries[country]?.sessions.push(...(lists[i] ?? [])) })
-      return renderCountries(result)
+      return renderCountries(result, next)
     })
   }
 
-  return { putEvents, completed, startsBetween }
+  async function startsPage (country: string, sinceUs: number, untilUs: number, limit: number,
+    after?: StartPosition): Promise<CountryPage> {
+    return await run(async () => {
+      const hours = (await cellsOf(sinceUs, untilUs)).filter(c => c.country === country).map(c => c.hour)
+      const cursorHour = after === undefined ? undefined : hourOf(after.tsUs)
+      // Per hour: its exact count, and how many of its starts follow the cursor (none in newer hours).
+      const counts = await mapLimit(hours, CONCURRENCY, async (hour) => {
+        const all = await client.execute(CQL.count, [hour, country, sinceUs, untilUs], options)
+        const count = num(all.first()?.count ?? 0)
+        if (cursorHour === undefined || hour < cursorHour) return { count, available: count }
+        if (hour > cursorHour) return { count, available: 0 }
+        const params = [hour, country, sinceUs, after!.tsUs, after!.sessionId]
+        const rs = await client.execute(CQL.countAfter, params, options)
+        return { count, available: Math.min(count, num(rs.first()?.count ?? 0)) }
+      })
+      const reads: Array<{ hour: number, take: number }> = []
+      let left = limit + 1
+      hours.forEach((hour, i) => {
+        const take = Math.min(counts[i]!.available, left)
+        if (take === 0) return
+        left -= take
+        reads.push({ hour, take })
+      })
+      const lists = await mapLimit(reads, CONCURRENCY, async ({ hour, take }) => (hour === cursorHour
+        ? await client.execute(CQL.startsAfter, [hour, country, sinceUs, after!.tsUs, after!.sessionId, take], options)
+        : await client.execute(CQL.starts, [hour, country, sinceUs, untilUs, take], options)).rows.map(startedRow))
+      const page = lists.flat()
+      const more = page.length > limit
+      if (more) page.length = limit
+      const last = page[page.length - 1]
+      return {
+        count: counts.reduce((n, c) => n + c.count, 0),
+        sessionsJson: page.map(s => startedJson(s.sessionId, s.playerId, s.tsUs)).join(','),
+        more,
+        ...(last === undefined ? {} : { last })
+      }
+    })
+  }
+
+  return { putEvents, completed, startsBetween, startsPage }
 }

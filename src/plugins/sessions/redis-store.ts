@@ -2,9 +2,11 @@ import { Cluster, type ChainableCommander } from 'ioredis'
 import { defineScripts, type RedisClient, type Script } from '../infra/lua.js'
 import { perKey } from '../infra/gather.js'
 import { ADD_COUNTRIES, ADD_STARTS, CLAIM, COMPLETE } from './scripts.js'
+import { parseTimestamp } from './timestamps.js'
 import {
-  REJECT, RETENTION_MS, dayOf, expiryMs, startedJson,
-  type CompletedSession, type EventOutcome, type SessionEvent, type SessionStore, type StartsJson
+  REJECT, RETENTION_MS, countryJson, dayOf, expiryMs, startedJson,
+  type CompletedSession, type Continue, type CountryPage, type EventOutcome, type SessionEvent, type SessionStore,
+  type StartPosition, type StartsJson
 } from './store.js'
 
 // Redis layout, hash-tagged for Redis Cluster (every key names its atomic unit in `{…}`):
@@ -47,6 +49,12 @@ import {
 //   startsBetween   SMEMBERS of the window's day country sets; ZCOUNT of each of their buckets within the window; the
 //                   plan (which buckets hold each country's newest `limit` starts) in TypeScript; then one
 //                   ZREVRANGEBYSCORE … LIMIT per planned bucket
+//   startsPage      ZCOUNT of the country's day buckets within the window (the exact count), and for the cursor's
+//                   bucket ZREVRANK of the cursor's member with a ZCOUNT above the window start (one MULTI on that
+//                   key); then ZREVRANGE by rank in the cursor's bucket (the member itself first, as a check that
+//                   no start came in between) and ZREVRANGEBYSCORE … LIMIT in the older buckets. Ranks, not an
+//                   exclusive score with an offset past the ties: a page costs O(log n + page) however many starts
+//                   share the cursor's microsecond
 //
 // Older layout (one Redis; renamed keys and a day count hash): migrateLegacy() below moves it.
 
@@ -60,6 +68,15 @@ export const sessionKey = (sessionId: string) => `sess:{s:${sessionId}}`
 export const doneKey = (playerId: string) => `sess:{p:${playerId}}:done`
 export const dayBucketKey = (day: number, country: string) => `sess:{d:${day}:${country}}:starts`
 export const dayCountriesKey = (day: number) => `sess:{d:${day}}:cc`
+
+/** A bucket member is `<session_id>\n<JSON>`: the JSON as the answer lists it. */
+const listed = (member: string) => member.slice(member.indexOf('\n') + 1)
+/** Where a member sits: the cursor of a page that ends with it (per page, never per listed session). */
+function positionOf (member: string): StartPosition {
+  const { session_id: sessionId, player_id: playerId, ts } = JSON.parse(listed(member)) as Record<string, string>
+  return { sessionId: sessionId!, playerId: playerId!, tsUs: parseTimestamp(ts!)! }
+}
+const memberOf = (p: StartPosition) => `${p.sessionId}\n${startedJson(p.sessionId, p.playerId, p.tsUs)}`
 
 /** A session as its hash holds it (what a claim answers). */
 interface Stored { p: string, c: string | null, s: string | null, e: string | null }
@@ -179,49 +196,130 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
     return out
   }
 
-  async function startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed = Infinity):
-  Promise<StartsJson> {
+  async function startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed = Infinity,
+    next?: Continue): Promise<StartsJson> {
     // Nothing older than the retention, whatever the caller asks (the service never asks further back than 8760 h).
     const since = Math.max(sinceUs, untilUs - RETENTION_MS * 1000)
     const [lo, hi] = [`(${since}`, String(untilUs)]
-    const days: number[] = []
-    for (let day = dayOf(untilUs); day >= dayOf(since); day--) days.push(day)
+    const days = daysOf(since, untilUs)
     const perDay = await perKey<string[]>(redis, days.map(dayCountriesKey), (pipeline, k) => { pipeline.smembers(k) })
     // Buckets newest day first: a country's newest starts are listed from the fewest buckets.
     const cells = days.flatMap((day, i) => perDay[i]!.map(country => ({ key: dayBucketKey(day, country), country })))
     const counts = await perKey<number>(redis, cells.map(c => c.key), (pipeline, k) => { pipeline.zcount(k, lo, hi) })
 
-    const byCountry = new Map<string, { count: number, left: number, lists: string[][] }>()
-    const wanted: Array<{ key: string, take: number, lists: string[][] }> = []
+    interface Entry { count: number, left: number, listed: number, lists: string[][], last?: string }
+    const byCountry = new Map<string, Entry>()
+    const wanted: Array<{ key: string, take: number, entry: Entry }> = []
     let total = 0
     let budget = maxListed
     cells.forEach(({ key, country }, i) => {
       const n = counts[i]!
       if (n === 0) return
       let entry = byCountry.get(country)
-      if (!entry) byCountry.set(country, (entry = { count: 0, left: limit, lists: [] }))
+      if (!entry) byCountry.set(country, (entry = { count: 0, left: limit, listed: 0, lists: [] }))
       entry.count += n
       total += n
       const take = Math.min(n, entry.left, budget)
       if (take > 0) {
         entry.left -= take
         budget -= take
-        wanted.push({ key, take, lists: entry.lists })
+        wanted.push({ key, take, entry })
       }
     })
     const members = await perKey<string[]>(redis, wanted.map(w => w.key), (pipeline, k, i) => {
       pipeline.zrevrangebyscore(k, hi, lo, 'LIMIT', 0, wanted[i]!.take)
     })
-    wanted.forEach((w, i) => w.lists.push(members[i]!.map(m => m.slice(m.indexOf('\n') + 1))))
+    // `wanted` runs newest bucket first, so a country's last list holds its oldest listed start.
+    wanted.forEach(({ entry }, i) => {
+      const list = members[i]!
+      entry.lists.push(list.map(listed))
+      entry.listed += list.length
+      if (list.length > 0) entry.last = list[list.length - 1]
+    })
 
     const parts = [...byCountry.keys()].sort().map((cc) => {
-      const { count, lists } = byCountry.get(cc)!
-      return `"${cc}":{"count":${count},"sessions":[${lists.flat().join(',')}]}`
+      const { count, listed: n, lists, last } = byCountry.get(cc)!
+      return `"${cc}":${countryJson(count, n, lists.flat().join(','), next, cc, () => last === undefined ? undefined : positionOf(last))}`
     })
     return { total, countriesJson: `{${parts.join(',')}}` }
   }
 
-  return { putEvents, completed, startsBetween }
+  async function startsPage (country: string, sinceUs: number, untilUs: number, limit: number,
+    after?: StartPosition): Promise<CountryPage> {
+    const since = Math.max(sinceUs, untilUs - RETENTION_MS * 1000)
+    const [lo, hi] = [`(${since}`, String(untilUs)]
+    const days = daysOf(since, untilUs)
+    const keys = days.map(day => dayBucketKey(day, country))
+    const cursorDay = after && after.tsUs > since && after.tsUs <= untilUs ? dayOf(after.tsUs) : undefined
+    for (let attempt = 1; ; attempt++) {
+      const [counts, at] = await Promise.all([
+        perKey<number>(redis, keys, (pipeline, k) => { pipeline.zcount(k, lo, hi) }),
+        cursorDay === undefined ? undefined : rankOf(dayBucketKey(cursorDay, country), after!, lo)
+      ])
+      const count = counts.reduce((a, b) => a + b, 0)
+      if (after && cursorDay === undefined) return { count, sessionsJson: '', more: false }
+      // What each bucket holds after the cursor: nothing in newer days, the rest of the cursor's day, older days whole.
+      const reads: Array<{ key: string, take: number, rank?: number, below?: number }> = []
+      let left = limit + 1
+      days.forEach((day, i) => {
+        if (left === 0 || (cursorDay !== undefined && day > cursorDay)) return
+        const available = day === cursorDay ? at!.available : counts[i]!
+        const take = Math.min(available, left)
+        if (take === 0) return
+        left -= take
+        reads.push({ key: keys[i]!, take, ...(day === cursorDay ? at!.from : {}) })
+      })
+      const lists = await perKey<string[]>(redis, reads.map(r => r.key), (pipeline, k, i) => {
+        const { take, rank, below } = reads[i]!
+        if (rank !== undefined) pipeline.zrevrange(k, rank, rank + take)
+        else pipeline.zrevrangebyscore(k, below === undefined ? hi : `(${below}`, lo, 'LIMIT', 0, take)
+      })
+      // By rank, the cursor's own member comes first: anything else means a start came in above it in between.
+      const first = reads.findIndex(r => r.rank !== undefined)
+      if (first >= 0 && lists[first]!.shift() !== memberOf(after!)) {
+        if (attempt < 3) continue
+        throw new Error(`the sessions bucket ${reads[first]!.key} kept changing under a page read`)
+      }
+      const page = lists.flat()
+      const more = page.length > limit
+      if (more) page.length = limit
+      const last = page[page.length - 1]
+      return {
+        count,
+        sessionsJson: page.map(listed).join(','),
+        more,
+        ...(last === undefined ? {} : { last: positionOf(last) })
+      }
+    }
+  }
+
+  /**
+   * How to read on after `after` in its bucket: by rank when the member is there (one MULTI, so the rank and the
+   * count agree), else (the member is gone, or the cursor was made up) from below its score.
+   */
+  async function rankOf (key: string, after: StartPosition, lo: string):
+  Promise<{ available: number, from: { rank: number } | { below: number } }> {
+    const replies = await redis.multi()
+      .zrevrank(key, memberOf(after))
+      .zcount(key, lo, '+inf')
+      .zcount(key, lo, `(${after.tsUs}`)
+      .exec()
+    const [rank, aboveLo, below] = (replies ?? []).map(([err, value]) => {
+      if (err) throw err
+      return value as number | null
+    })
+    if (rank === null || rank === undefined) return { available: below ?? 0, from: { below: after.tsUs } }
+    return { available: Math.max(0, aboveLo! - rank - 1), from: { rank } }
+  }
+
+  return { putEvents, completed, startsBetween, startsPage }
+}
+
+/** The day buckets of a window, newest first. */
+function daysOf (sinceUs: number, untilUs: number): number[] {
+  const days: number[] = []
+  for (let day = dayOf(untilUs); day >= dayOf(sinceUs); day--) days.push(day)
+  return days
 }
 
 // The layout before Redis Cluster (one Redis, no hash tags): sess:s:<sid> (the same hash), sess:done:<pid>,

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto'
 import type { Clock } from '../../clock.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { countryCode } from './countries.js'
 import { formatTimestamp, parseTimestamp } from './timestamps.js'
-import { expiryMs, type EventKind, type SessionEvent, type SessionStore } from './store.js'
+import {
+  RETENTION_MS, expiryMs, type EventKind, type SessionEvent, type SessionStore, type StartPosition
+} from './store.js'
 
 export const MAX_BATCH = 10
 export const MAX_ID_LENGTH = 64
@@ -11,6 +14,8 @@ export const MAX_SKEW_MS = 5 * 60 * 1000
 export const MAX_HOURS = 8760
 export const COMPLETED_LIMIT = { default: 20, max: 100 }
 export const STARTS_LIMIT = { default: 100, max: 1000 }
+/** Longest cursor accepted: two 64-character ids and three numbers, base64url, with room to spare. */
+export const MAX_CURSOR_LENGTH = 600
 
 const FIELDS = new Set(['event', 'player_id', 'session_id', 'ts', 'country'])
 // Control characters are refused so that ids can be joined with '\n' in storage and logged safely.
@@ -36,7 +41,11 @@ export interface StartsView {
   since: string
   until: string
   total: number
-  countries: Record<string, { count: number, sessions: Array<{ session_id: string, player_id: string, ts: string }> }>
+  countries: Record<string, {
+    count: number
+    sessions: Array<{ session_id: string, player_id: string, ts: string }>
+    next_cursor?: string
+  }>
 }
 
 function idProblem (name: string, value: unknown): string | undefined {
@@ -90,6 +99,63 @@ function checkLimit (limit: number, bounds: { max: number }, min: number): numbe
   return limit
 }
 
+/** Where a page of one country's window listing goes on from: the window end it is anchored to, and the position. */
+export interface WindowCursor { country: string, untilUs: number, last?: StartPosition }
+
+const CURSOR_VERSION = 1
+
+const CHECK_BYTES = 8
+const check = (payload: Buffer) => createHash('sha256').update(payload).digest().subarray(0, CHECK_BYTES)
+
+/**
+ * A cursor is base64url of `[1, country, until µs, ts µs, session_id, player_id]` (the last three null before the
+ * first listed session) followed by 8 bytes of its SHA-256, so that a cursor altered in any byte is refused. A
+ * checksum, not a signature: a made-up cursor still reads one bounded page of one country, which a request
+ * without a cursor reads too, so no secret has to be shared by the replicas.
+ */
+export function encodeCursor ({ country, untilUs, last }: WindowCursor): string {
+  const position = last ? [last.tsUs, last.sessionId, last.playerId] : [null, null, null]
+  const payload = Buffer.from(JSON.stringify([CURSOR_VERSION, country, untilUs, ...position]))
+  return Buffer.concat([payload, check(payload)]).toString('base64url')
+}
+
+const badCursor = (why: string) =>
+  new InvalidArgumentError(`cursor is not a next_cursor of this endpoint (${why}); start again without one`)
+
+/** The cursor, or a 400 naming `cursor`; `nowUs` bounds the window end it may carry. */
+export function decodeCursor (raw: string, nowUs: number): WindowCursor {
+  if (raw.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(raw)) throw badCursor('malformed')
+  const bytes = Buffer.from(raw, 'base64url')
+  // Node decodes leniently: only the canonical text of its bytes is a cursor we wrote.
+  if (bytes.toString('base64url') !== raw || bytes.length <= CHECK_BYTES) throw badCursor('malformed')
+  const payload = bytes.subarray(0, -CHECK_BYTES)
+  if (!check(payload).equals(bytes.subarray(-CHECK_BYTES))) throw badCursor('altered')
+  let value: unknown
+  try {
+    value = JSON.parse(payload.toString('utf8'))
+  } catch {
+    throw badCursor('malformed')
+  }
+  if (!Array.isArray(value) || value.length !== 6 || value[0] !== CURSOR_VERSION) throw badCursor('malformed')
+  const [, country, untilUs, tsUs, sessionId, playerId] = value as unknown[]
+  if (typeof country !== 'string' || countryCode(country) !== country) throw badCursor('malformed')
+  const until = untilUs as number
+  if (!Number.isSafeInteger(until) || until > nowUs || until <= nowUs - RETENTION_MS * 1000) {
+    throw badCursor('its window is not within the last year')
+  }
+  if (tsUs === null && sessionId === null && playerId === null) return { country, untilUs: untilUs as number }
+  if (!Number.isSafeInteger(tsUs) || (tsUs as number) > (untilUs as number) ||
+    idProblem('session_id', sessionId) || idProblem('player_id', playerId)) throw badCursor('malformed')
+  return {
+    country,
+    untilUs: untilUs as number,
+    last: { tsUs: tsUs as number, sessionId: sessionId as string, playerId: playerId as string }
+  }
+}
+
+/** What picks the per-country page mode of GET /start_players_events/:hours. */
+export interface StartsPageQuery { country?: string | undefined, cursor?: string | undefined }
+
 /**
  * `maxListed`: the most sessions one window answer lists in all countries together (SESSIONS_WINDOW_MAX_LISTED);
  * counts stay exact.
@@ -97,16 +163,49 @@ function checkLimit (limit: number, bounds: { max: number }, min: number): numbe
 export function createSessions ({ store, clock, maxListed = 10_000 }: {
   store: SessionStore, clock: Clock, maxListed?: number
 }) {
-  async function startsByCountryJson (hoursRaw: string | number, limit = STARTS_LIMIT.default): Promise<string> {
+  async function startsByCountryJson (hoursRaw: string | number, limit = STARTS_LIMIT.default,
+    page: StartsPageQuery = {}): Promise<string> {
     const hours = parseHours(String(hoursRaw))
+    const nowUs = clock.now() * 1000
+    if (page.country !== undefined || page.cursor !== undefined) return await countryPage(hours, limit, page, nowUs)
     checkLimit(limit, STARTS_LIMIT, 0)
-    const untilUs = clock.now() * 1000
+    const untilUs = nowUs
     const sinceUs = untilUs - Math.round(hours * 3600e6)
-    const { total, countriesJson } = await store.startsBetween(sinceUs, untilUs, limit, maxListed)
-    // Keys in the order of StartsByCountrySchema, as the route's serializer would write them.
-    return `{"since":"${formatTimestamp(sinceUs)}","until":"${formatTimestamp(untilUs)}","total":${total},` +
-      `"countries":${countriesJson}}`
+    // A country listed only in part gets the cursor of its next page.
+    const { total, countriesJson } = await store.startsBetween(sinceUs, untilUs, limit, maxListed,
+      (country, last) => encodeCursor({ country, untilUs, ...(last ? { last } : {}) }))
+    return windowJson(sinceUs, untilUs, total, countriesJson)
   }
+
+  /**
+   * One page of one country: the window ends where the cursor says (the first page: now), so starts that come in
+   * while a client pages never shift its pages; `hours` still sets how far back it reaches.
+   */
+  async function countryPage (hours: number, limit: number, page: StartsPageQuery, nowUs: number): Promise<string> {
+    let country = page.country === undefined ? undefined : countryCode(page.country)
+    if (page.country !== undefined && country === undefined) {
+      throw new InvalidArgumentError('country must be a two-letter ISO 3166-1 alpha-2 code such as FI')
+    }
+    checkLimit(limit, STARTS_LIMIT, 1)
+    const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor, nowUs)
+    if (cursor && country !== undefined && cursor.country !== country) {
+      throw badCursor(`it pages ${cursor.country}, not ${country}`)
+    }
+    country ??= cursor!.country
+    const untilUs = cursor?.untilUs ?? nowUs
+    const sinceUs = untilUs - Math.round(hours * 3600e6)
+    // A page is an answer too: never more than maxListed sessions.
+    const size = Math.min(limit, maxListed)
+    const { count, sessionsJson, last, more } = await store.startsPage(country, sinceUs, untilUs, size, cursor?.last)
+    const next = more && last ? `,"next_cursor":${JSON.stringify(encodeCursor({ country, untilUs, last }))}` : ''
+    const countries = count === 0 ? '{}' : `{"${country}":{"count":${count},"sessions":[${sessionsJson}]${next}}}`
+    return windowJson(sinceUs, untilUs, count, countries)
+  }
+
+  // Keys in the order of StartsByCountrySchema, as the route's serializer would write them.
+  const windowJson = (sinceUs: number, untilUs: number, total: number, countriesJson: string) =>
+    `{"since":"${formatTimestamp(sinceUs)}","until":"${formatTimestamp(untilUs)}","total":${total},` +
+    `"countries":${countriesJson}}`
 
   return {
     /** Validates and stores a batch from a game client; per-event outcomes, never a half-stored event. */
@@ -157,8 +256,8 @@ export function createSessions ({ store, clock, maxListed = 10_000 }: {
     startsByCountryJson,
 
     /** The same answer as an object. */
-    async startsByCountry (hoursRaw: string | number, limit?: number): Promise<StartsView> {
-      return JSON.parse(await startsByCountryJson(hoursRaw, limit)) as StartsView
+    async startsByCountry (hoursRaw: string | number, limit?: number, page?: StartsPageQuery): Promise<StartsView> {
+      return JSON.parse(await startsByCountryJson(hoursRaw, limit, page)) as StartsView
     }
   }
 }

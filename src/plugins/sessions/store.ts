@@ -44,6 +44,27 @@ export interface StartsByCountry {
  */
 export interface StartsJson { total: number, countriesJson: string }
 
+/** Where a page of one country's starts ended: its last listed session (what a cursor carries). */
+export interface StartPosition { tsUs: number, sessionId: string, playerId: string }
+
+/**
+ * Continuation of a country that a window answer lists only in part: the `next_cursor` text (the service encodes
+ * it) for the country's last listed start, or for none when the answer's budget left the country unlisted.
+ */
+export type Continue = (country: string, last: StartPosition | undefined) => string
+
+/** One page of a country's starts, newest first, already rendered (each session as the window answer lists it). */
+export interface CountryPage {
+  /** Exact number of the country's starts in the window. */
+  count: number
+  /** The page's sessions as JSON, comma-separated (the inside of `"sessions":[…]`). */
+  sessionsJson: string
+  /** The page's last session, when it listed any. */
+  last?: StartPosition
+  /** Whether starts follow the page (older ones, or ties with a lower session id). */
+  more: boolean
+}
+
 export interface SessionStore {
   /**
    * Stores each event atomically (all of its rows or none), in order, and returns one outcome per event.
@@ -57,7 +78,15 @@ export interface SessionStore {
    * (ties: session id descending), and at most `maxListed` listed in all (newest buckets first). Served from time
    * buckets.
    */
-  startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed?: number): Promise<StartsJson>
+  startsBetween (sinceUs: number, untilUs: number, limit: number, maxListed?: number, next?: Continue):
+  Promise<StartsJson>
+  /**
+   * One page of `country`'s starts in (sinceUs, untilUs], in the order of the window answer, after `after` (the
+   * previous page's last session; none: from the newest). Reads only from the position on, never the starts of
+   * earlier pages again; the count stays exact.
+   */
+  startsPage (country: string, sinceUs: number, untilUs: number, limit: number, after?: StartPosition):
+  Promise<CountryPage>
 }
 
 export interface WindowCell { hour: number, country: string }
@@ -93,11 +122,22 @@ export function planWindow (cells: WindowCell[], counts: number[], limit: number
 export const startedJson = (sessionId: string, playerId: string, tsUs: number) =>
   `{"session_id":${JSON.stringify(sessionId)},"player_id":${JSON.stringify(playerId)},"ts":"${formatTimestamp(tsUs)}"}`
 
+/**
+ * The JSON of one country of a window answer; a country listed only in part gets `next_cursor` after the fields
+ * clients have always read (a field they ignore), from `next` with the last listed session.
+ */
+export function countryJson (count: number, listed: number, sessionsJson: string, next: Continue | undefined,
+  cc: string, last: () => StartPosition | undefined): string {
+  const more = next !== undefined && listed < count ? `,"next_cursor":${JSON.stringify(next(cc, last()))}` : ''
+  return `{"count":${count},"sessions":[${sessionsJson}]${more}}`
+}
+
 /** The `countries` JSON of a window answer from its objects (stores that don't keep starts pre-rendered). */
-export function renderCountries (found: StartsByCountry): StartsJson {
+export function renderCountries (found: StartsByCountry, next?: Continue): StartsJson {
   const parts = Object.keys(found.countries).sort().map((cc) => {
     const { count, sessions } = found.countries[cc]!
-    return `"${cc}":{"count":${count},"sessions":[${sessions.map(s => startedJson(s.sessionId, s.playerId, s.tsUs)).join(',')}]}`
+    const json = sessions.map(s => startedJson(s.sessionId, s.playerId, s.tsUs)).join(',')
+    return `"${cc}":${countryJson(count, sessions.length, json, next, cc, () => sessions[sessions.length - 1])}`
   })
   return { total: found.total, countriesJson: `{${parts.join(',')}}` }
 }

@@ -1,13 +1,15 @@
 // The one contract of the sessions stores: every test here runs, through the HTTP API, against each store
 // (sessions-redis.test.ts, sessions-cassandra.test.ts). Each test gets an empty store of its own.
+import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { manualClock } from '../../../src/clock.js'
 import {
   batches, clientTimestamp, generateSessions, shuffle, toEvents, type ClientEvent, type GeneratedSession
 } from '../../../src/cli/session-generator.js'
-import { formatTimestamp } from '../../../src/plugins/sessions/timestamps.js'
+import { formatTimestamp, parseTimestamp } from '../../../src/plugins/sessions/timestamps.js'
 import { expiryMs } from '../../../src/plugins/sessions/store.js'
+import { encodeCursor } from '../../../src/plugins/sessions/service.js'
 
 type Test = import('tap').Test
 type Clock = ReturnType<typeof manualClock>
@@ -16,7 +18,10 @@ type Completed = Array<{
   session_id: string, player_id: string, country: string, start: string, end: string, duration_seconds: number
 }>
 interface Window {
-  since: string, until: string, total: number, countries: Record<string, { count: number, sessions: Listed }>
+  since: string
+  until: string
+  total: number
+  countries: Record<string, { count: number, sessions: Listed, next_cursor?: string }>
 }
 
 export interface StoreUnderTest {
@@ -56,6 +61,25 @@ async function starts (app: FastifyInstance, hours: number | string, query = '')
   const res = await app.inject(`/start_players_events/${hours}${query}`)
   if (res.statusCode !== 200) throw new Error(`GET /start_players_events answered ${res.statusCode}: ${res.body}`)
   return res.json() as Window
+}
+
+/** The answer as clients before paging read it: without the `next_cursor` of countries listed in part. */
+function withoutCursors (w: Window): Window {
+  const countries: Window['countries'] = {}
+  for (const [cc, { count, sessions }] of Object.entries(w.countries)) countries[cc] = { count, sessions }
+  return { ...w, countries }
+}
+
+/** Every page of one country from `first` on, following next_cursor; the pages as answered. */
+async function allPages (app: FastifyInstance, hours: number, first: Window, cc: string, limit: number) {
+  const pages = [first]
+  for (let cursor = first.countries[cc]?.next_cursor; cursor !== undefined;) {
+    const page = await starts(app, hours, `?limit=${limit}&cursor=${cursor}`)
+    pages.push(page)
+    cursor = page.countries[cc]?.next_cursor
+    if (pages.length > 100) throw new Error('more than 100 pages')
+  }
+  return pages
 }
 
 const view = (s: GeneratedSession) => ({
@@ -134,10 +158,13 @@ export function sessionsContract (t: Test, store: StoreUnderTest) {
     const expected = expectedStarts(sessions, clock.now(), 100, 1000)
     t.ok(expected.total > 20 && expected.total < 500, `the window is a proper subset (${expected.total} starts)`)
     t.same(await starts(app, 100, '?limit=1000'), expected)
-    // Counts stay exact when the lists are capped.
-    t.same(await starts(app, 100, '?limit=2'), expectedStarts(sessions, clock.now(), 100, 2))
+    // Counts stay exact when the lists are capped; each country listed in part says how to go on.
+    const capped = await starts(app, 100, '?limit=2')
+    t.same(withoutCursors(capped), expectedStarts(sessions, clock.now(), 100, 2))
+    t.same(Object.keys(capped.countries).filter(cc => capped.countries[cc]!.next_cursor !== undefined),
+      Object.keys(capped.countries).filter(cc => capped.countries[cc]!.count > 2))
     t.same(await starts(app, 0.5), expectedStarts(sessions, clock.now(), 0.5, 100))
-    const all = await starts(app, 8760, '?limit=0')
+    const all = withoutCursors(await starts(app, 8760, '?limit=0'))
     t.equal(all.total, 500)
     t.same(Object.values(all.countries).map(c => c.count), Array(10).fill(50))
   })
@@ -358,5 +385,134 @@ export function sessionsContract (t: Test, store: StoreUnderTest) {
     clock.advance(1)
     t.same(await completed(app, s.playerId), [])
     t.equal((await starts(app, 8760)).total, 0)
+  })
+
+  let calls = 0
+  /**
+   * Starts in FI and SE, 3 per timestamp (ids that prefix one another among them), 9 timestamps over 40 hours. Ids
+   * differ from call to call: the Cassandra store's claims (in Redis, for minutes) outlive a test's tables.
+   */
+  async function manyStarts (app: FastifyInstance, nowMs: number, perCountry = 27) {
+    const call = ++calls
+    const out: Array<{ cc: string, sessionId: string, playerId: string, tsUs: number }> = []
+    for (const cc of ['FI', 'SE']) {
+      for (let i = 0; i < perCountry; i++) {
+        const tsUs = (nowMs - (Math.floor(i / 3) + 1) * 4.5 * 3600_000) * 1000 + 123
+        out.push({ cc, sessionId: `${cc}${call}-${Math.floor(i / 3)}${'ab'.slice(0, i % 3)}`, playerId: `p-${cc}-${i}`, tsUs })
+      }
+    }
+    const events = out.map(s => ({
+      event: 'start', player_id: s.playerId, session_id: s.sessionId, ts: clientTimestamp(s.tsUs), country: s.cc
+    }))
+    for (const batch of batches(shuffle(events as ClientEvent[], 7), 10)) await put(app, batch)
+    return (cc: string) => out.filter(s => s.cc === cc)
+      .sort((a, b) => b.tsUs - a.tsUs || (a.sessionId < b.sessionId ? 1 : -1))
+      .map(s => ({ session_id: s.sessionId, player_id: s.playerId, ts: formatTimestamp(s.tsUs) }))
+  }
+
+  test('?country= pages one country to the end: every start once, newest first, ties kept in order', async (t) => {
+    const { clock, app } = await setup(t)
+    const expected = (await manyStarts(app, clock.now()))('FI')
+    t.equal(expected.length, 27)
+    const first = await starts(app, 48, '?country=fi&limit=4')
+    t.same(Object.keys(first.countries), ['FI'], 'that country alone')
+    t.equal(first.total, 27)
+    const pages = await allPages(app, 48, first, 'FI', 4)
+    t.equal(pages.length, 7, '27 starts in pages of 4')
+    t.same(pages.flatMap(p => p.countries.FI!.sessions), expected)
+    t.ok(pages.every(p => p.countries.FI!.count === 27 && p.total === 27 && p.until === first.until &&
+      p.since === first.since), 'every page counts the whole window, the one the first page used')
+    t.ok(pages.slice(0, -1).every(p => p.countries.FI!.sessions.length === 4 && p.countries.FI!.next_cursor))
+    t.equal(pages.at(-1)!.countries.FI!.next_cursor, undefined, 'no cursor on the last page')
+    // Pages of 1 and a page holding everything.
+    t.same((await allPages(app, 48, await starts(app, 48, '?country=FI&limit=1'), 'FI', 1))
+      .flatMap(p => p.countries.FI!.sessions), expected)
+    const whole = await starts(app, 48, '?country=FI&limit=27')
+    t.same(whole.countries.FI, { count: 27, sessions: expected })
+    // A shorter window counts and pages only its part; a country without starts is absent.
+    const short = await allPages(app, 10, await starts(app, 10, '?country=FI&limit=2'), 'FI', 2)
+    t.same(short.flatMap(p => p.countries.FI!.sessions), expected.slice(0, 6))
+    t.same((await starts(app, 48, '?country=NO')).countries, {})
+    // A cursor at a position no stored start has goes on from below it.
+    const at = expected[12]!
+    const made = encodeCursor({
+      country: 'FI',
+      untilUs: clock.now() * 1000,
+      last: { tsUs: parseTimestamp(at.ts)! + 1, sessionId: 'none', playerId: 'nobody' }
+    })
+    t.same((await starts(app, 48, `?limit=1000&cursor=${made}`)).countries.FI!.sessions, expected.slice(12))
+  })
+
+  test('starts written while a client pages do not shift its later pages', async (t) => {
+    const { clock, app } = await setup(t)
+    const expected = (await manyStarts(app, clock.now()))('FI')
+    const first = await starts(app, 48, '?country=FI&limit=5')
+    clock.advance(60_000)
+    // Newer than the first page's window end, and one tied with its last listed start (a higher id sorts before it).
+    const last = first.countries.FI!.sessions.at(-1)!
+    const later = [0, 1, 2, 3, 4, 5, 6, 7].map(i => ({
+      event: 'start', player_id: 'late', session_id: `late-${i}`, ts: clientTimestamp(clock.now() * 1000 - i * 1e6), country: 'FI'
+    }))
+    await put(app, later)
+    await put(app, [{ event: 'start', player_id: 'late', session_id: `${last.session_id}z`, ts: last.ts.slice(0, -1), country: 'FI' }])
+    const pages = await allPages(app, 48, first, 'FI', 5)
+    const got = pages.flatMap(p => p.countries.FI!.sessions)
+    // The tied start falls inside the window already paged past: it sorts above the cursor, so it is not listed.
+    t.same(got, expected)
+    t.same(pages.slice(1).map(p => p.until), pages.slice(1).map(() => first.until))
+    t.equal((await starts(app, 48, '?country=FI&limit=1000')).countries.FI!.count, 27 + 9, 'a new first page sees them')
+  })
+
+  test('a malformed or tampered cursor is a 400 naming cursor; a malformed country one naming country', async (t) => {
+    const { clock, app } = await setup(t)
+    await manyStarts(app, clock.now(), 6)
+    const first = await starts(app, 48, '?country=FI&limit=2')
+    const cursor = first.countries.FI!.next_cursor!
+    const refused = async (query: string, name: string) => {
+      const res = await app.inject(`/start_players_events/48${query}`)
+      t.equal(res.statusCode, 400, query)
+      t.match(res.json(), { code: 'PLAYFIELD_INVALID_ARGUMENT', message: new RegExp(`\\b${name}\\b`) }, query)
+    }
+    const flipped = cursor.slice(0, 10) + (cursor[10] === 'A' ? 'B' : 'A') + cursor.slice(11)
+    // Well-formed cursors (a valid checksum) holding what no answer hands out.
+    const json = (v: unknown) => {
+      const payload = Buffer.from(JSON.stringify(v))
+      const sum = createHash('sha256').update(payload).digest().subarray(0, 8)
+      return Buffer.concat([payload, sum]).toString('base64url')
+    }
+    const nowUs = clock.now() * 1000
+    for (const bad of [flipped, cursor.slice(0, -3), `${cursor}x`, 'not-a-cursor', `${cursor}=`, 'a'.repeat(700),
+      json([1, 'FI', nowUs + 1e9, null, null, null]), json([1, 'FI', nowUs - 366 * DAY_MS * 1000, null, null, null]),
+      json([1, 'FI', nowUs, nowUs + 1, 's', 'p']), json([1, 'FI', nowUs, 5, 's\n', 'p']), json([2, 'FI', nowUs, null, null, null]),
+      json([1, 'fi', nowUs, null, null, null]), json({ country: 'FI' })]) {
+      await refused(`?cursor=${encodeURIComponent(bad)}`, 'cursor')
+    }
+    await refused(`?country=SE&cursor=${cursor}`, 'cursor')
+    for (const cc of ['FIN', 'F', '1A', 'F%C3%96', '']) await refused(`?country=${cc}`, 'country')
+    await refused('?country=FI&limit=0', 'limit')
+    await refused('?country=FI&limit=1001', 'limit')
+    // The right cursor still works, with or without its country.
+    t.same((await starts(app, 48, `?limit=2&country=FI&cursor=${cursor}`)).countries.FI!.sessions,
+      (await starts(app, 48, `?limit=2&cursor=${cursor}`)).countries.FI!.sessions)
+  })
+
+  test('a country the window answer lists in part carries next_cursor, whose pages give the rest', async (t) => {
+    const { clock, app } = await setup(t)
+    const expected = await manyStarts(app, clock.now())
+    await put(app, [{ event: 'start', player_id: 'p-no', session_id: 'no-1', ts: clientTimestamp(clock.now() * 1000 - 1e6), country: 'NO' }])
+    const window = await starts(app, 48, '?limit=10')
+    t.same(Object.keys(window.countries), ['FI', 'NO', 'SE'])
+    t.equal(window.countries.NO!.next_cursor, undefined, 'a country listed whole has none')
+    for (const cc of ['FI', 'SE']) {
+      t.same(window.countries[cc]!.sessions, expected(cc).slice(0, 10))
+      const pages = await allPages(app, 48, window, cc, 7)
+      t.same(pages.flatMap(p => p.countries[cc]!.sessions), expected(cc), `${cc} paged to the end`)
+      t.same(pages.slice(1).map(p => Object.keys(p.countries)), pages.slice(1).map(() => [cc]))
+    }
+    // limit=0 lists nothing: the cursors start at each country's newest.
+    const counted = await starts(app, 48, '?limit=0')
+    const pages = await allPages(app, 48, counted, 'FI', 100)
+    t.equal(pages.length, 2)
+    t.same(pages[1]!.countries.FI!.sessions, expected('FI'))
   })
 }
