@@ -1,7 +1,7 @@
 import { Cluster, type ChainableCommander } from 'ioredis'
 import { defineScripts, type RedisClient, type Script } from '../infra/lua.js'
 import { perKey } from '../infra/gather.js'
-import { ADD_COUNTRIES, ADD_STARTS, CLAIM, COMPLETE } from './scripts.js'
+import { ADD_COUNTRIES, ADD_STARTS, CLAIM, COMPLETE, PAGE_AFTER } from './scripts.js'
 import { parseTimestamp } from './timestamps.js'
 import {
   REJECT, RETENTION_MS, countryJson, dayOf, expiryMs, startedJson,
@@ -49,12 +49,11 @@ import {
 //   startsBetween   SMEMBERS of the window's day country sets; ZCOUNT of each of their buckets within the window; the
 //                   plan (which buckets hold each country's newest `limit` starts) in TypeScript; then one
 //                   ZREVRANGEBYSCORE … LIMIT per planned bucket
-//   startsPage      ZCOUNT of the country's day buckets within the window (the exact count), and for the cursor's
-//                   bucket ZREVRANK of the cursor's member with a ZCOUNT above the window start (one MULTI on that
-//                   key); then ZREVRANGE by rank in the cursor's bucket (the member itself first, as a check that
-//                   no start came in between) and ZREVRANGEBYSCORE … LIMIT in the older buckets. Ranks, not an
-//                   exclusive score with an offset past the ties: a page costs O(log n + page) however many starts
-//                   share the cursor's microsecond
+//   startsPage      ZCOUNT of the country's day buckets within the window (the exact count), and in the same round
+//                   PAGE_AFTER on the cursor's bucket (one key): ZREVRANK of the cursor's member and ZREVRANGE from
+//                   the next rank, in one step, so starts coming in meanwhile can't shift the page; then
+//                   ZREVRANGEBYSCORE … LIMIT in the older buckets. Ranks, not an exclusive score with an offset past
+//                   the ties: a page costs O(log n + page) however many starts share the cursor's microsecond
 //
 // Older layout (one Redis; renamed keys and a day count hash): migrateLegacy() below moves it.
 
@@ -83,10 +82,10 @@ interface Stored { p: string, c: string | null, s: string | null, e: string | nu
 
 type Claimed = [status: 0 | 1, p: string, c: string | null, s: string | null, e: string | null] | [code: string]
 
-type Scripts = Record<'claim' | 'addStarts' | 'addCountries' | 'complete', Script>
+type Scripts = Record<'claim' | 'addStarts' | 'addCountries' | 'complete' | 'pageAfter', Script>
 
 const defineSessionScripts = (redis: RedisClient): Scripts => defineScripts(redis, 'sessions', {
-  claim: CLAIM, addStarts: ADD_STARTS, addCountries: ADD_COUNTRIES, complete: COMPLETE
+  claim: CLAIM, addStarts: ADD_STARTS, addCountries: ADD_COUNTRIES, complete: COMPLETE, pageAfter: PAGE_AFTER
 })
 
 /** The derived writes of a batch, one script call per key whatever the number of its members. */
@@ -251,65 +250,46 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
     const days = daysOf(since, untilUs)
     const keys = days.map(day => dayBucketKey(day, country))
     const cursorDay = after && after.tsUs > since && after.tsUs <= untilUs ? dayOf(after.tsUs) : undefined
-    for (let attempt = 1; ; attempt++) {
-      const [counts, at] = await Promise.all([
-        perKey<number>(redis, keys, (pipeline, k) => { pipeline.zcount(k, lo, hi) }),
-        cursorDay === undefined ? undefined : rankOf(dayBucketKey(cursorDay, country), after!, lo)
-      ])
-      const count = counts.reduce((a, b) => a + b, 0)
-      if (after && cursorDay === undefined) return { count, sessionsJson: '', more: false }
-      // What each bucket holds after the cursor: nothing in newer days, the rest of the cursor's day, older days whole.
-      const reads: Array<{ key: string, take: number, rank?: number, below?: number }> = []
-      let left = limit + 1
-      days.forEach((day, i) => {
-        if (left === 0 || (cursorDay !== undefined && day > cursorDay)) return
-        const available = day === cursorDay ? at!.available : counts[i]!
-        const take = Math.min(available, left)
-        if (take === 0) return
-        left -= take
-        reads.push({ key: keys[i]!, take, ...(day === cursorDay ? at!.from : {}) })
-      })
-      const lists = await perKey<string[]>(redis, reads.map(r => r.key), (pipeline, k, i) => {
-        const { take, rank, below } = reads[i]!
-        if (rank !== undefined) pipeline.zrevrange(k, rank, rank + take)
-        else pipeline.zrevrangebyscore(k, below === undefined ? hi : `(${below}`, lo, 'LIMIT', 0, take)
-      })
-      // By rank, the cursor's own member comes first: anything else means a start came in above it in between.
-      const first = reads.findIndex(r => r.rank !== undefined)
-      if (first >= 0 && lists[first]!.shift() !== memberOf(after!)) {
-        if (attempt < 3) continue
-        throw new Error(`the sessions bucket ${reads[first]!.key} kept changing under a page read`)
-      }
-      const page = lists.flat()
-      const more = page.length > limit
-      if (more) page.length = limit
-      const last = page[page.length - 1]
-      return {
-        count,
-        sessionsJson: page.map(listed).join(','),
-        more,
-        ...(last === undefined ? {} : { last: positionOf(last) })
-      }
+    const [counts, inCursorDay] = await Promise.all([
+      perKey<number>(redis, keys, (pipeline, k) => { pipeline.zcount(k, lo, hi) }),
+      cursorDay === undefined ? undefined : pageAfter(dayBucketKey(cursorDay, country), after!, lo, limit + 1)
+    ])
+    const count = counts.reduce((a, b) => a + b, 0)
+    if (after && cursorDay === undefined) return { count, sessionsJson: '', more: false }
+    // After the cursor: nothing in newer days; in its own day what the script listed (or, when its member is gone —
+    // only a made-up cursor — whatever lies below its score); older days from their newest start.
+    const page = inCursorDay ?? []
+    const reads: Array<{ key: string, take: number, below?: number }> = []
+    let left = limit + 1 - page.length
+    days.forEach((day, i) => {
+      if (left === 0 || (cursorDay !== undefined && day > cursorDay)) return
+      if (day === cursorDay && inCursorDay) return
+      const take = Math.min(counts[i]!, left)
+      if (take === 0) return
+      left -= take
+      reads.push({ key: keys[i]!, take, ...(day === cursorDay ? { below: after!.tsUs } : {}) })
+    })
+    const lists = await perKey<string[]>(redis, reads.map(r => r.key), (pipeline, k, i) => {
+      const { take, below } = reads[i]!
+      pipeline.zrevrangebyscore(k, below === undefined ? hi : `(${below}`, lo, 'LIMIT', 0, take)
+    })
+    page.push(...lists.flat())
+    const more = page.length > limit
+    if (more) page.length = limit
+    const last = page[page.length - 1]
+    return {
+      count,
+      sessionsJson: page.map(listed).join(','),
+      more,
+      ...(last === undefined ? {} : { last: positionOf(last) })
     }
   }
 
-  /**
-   * How to read on after `after` in its bucket: by rank when the member is there (one MULTI, so the rank and the
-   * count agree), else (the member is gone, or the cursor was made up) from below its score.
-   */
-  async function rankOf (key: string, after: StartPosition, lo: string):
-  Promise<{ available: number, from: { rank: number } | { below: number } }> {
-    const replies = await redis.multi()
-      .zrevrank(key, memberOf(after))
-      .zcount(key, lo, '+inf')
-      .zcount(key, lo, `(${after.tsUs}`)
-      .exec()
-    const [rank, aboveLo, below] = (replies ?? []).map(([err, value]) => {
-      if (err) throw err
-      return value as number | null
-    })
-    if (rank === null || rank === undefined) return { available: below ?? 0, from: { below: after.tsUs } }
-    return { available: Math.max(0, aboveLo! - rank - 1), from: { rank } }
+  /** The members after `after` in its bucket (at most `take`), or undefined when its member is not there. */
+  async function pageAfter (key: string, after: StartPosition, lo: string, take: number):
+  Promise<string[] | undefined> {
+    const reply = await scripts.pageAfter([key], [memberOf(after), lo, take]) as [number, ...string[]] | null
+    return reply ? reply.slice(1) as string[] : undefined
   }
 
   return { putEvents, completed, startsBetween, startsPage }
