@@ -6,7 +6,7 @@ import { startRedisServer } from '../src/plugins/infra/redis-server.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createUsersStore } from '../src/plugins/users/redis-store.js'
 import { seedSessions } from './scenarios/sessions.js'
-import { ADMIN_BASIC, grpcLoad, httpLoad, log, startOurs, type HttpLoadSpec } from './lib.js'
+import { ADMIN_BASIC, ADMIN_PASSWORD, ADMIN_USER, grpcLoad, httpLoad, log, startOurs, type HttpLoadSpec } from './lib.js'
 
 // npm run bench:profile -- <path> [seconds]
 // Profiles the built server under load: `node --cpu-prof dist/server.js` on a private Redis, loaded by the
@@ -14,7 +14,8 @@ import { ADMIN_BASIC, grpcLoad, httpLoad, log, startOurs, type HttpLoadSpec } fr
 // and Redis `INFO commandstats` and `SLOWLOG GET`. Paths: impression, live, ad, scores, put_events, and on 1M seeded
 // session events (as the sessions scenario seeds them) end_players (a random player's completed sessions) and window
 // (GET /start_players_events/100); `ingest` instead streams BENCH_USERS (100,000) users, 100 per message, over
-// SendUserBatchStream and waits until all are stored.
+// SendUserBatchStream and waits until all are stored; `stream` sends BENCH_STREAM_MESSAGES (100,000) RecordPlayerScore
+// messages over 8 concurrent streams (window 64 each), as the grpc-scores scenario does.
 // The .cpuprofile is kept (its path is printed) for Chrome DevTools / speedscope.
 
 const which = process.argv[2] ?? 'impression'
@@ -66,7 +67,9 @@ try {
     specs.window = { url: `${ours.base}/start_players_events/100` }
   }
   const spec = specs[which]
-  if (!spec && which !== 'ingest') throw new Error(`unknown path ${which}; known: ${Object.keys(specs).join(', ')}, ingest`)
+  if (!spec && which !== 'ingest' && which !== 'stream') {
+    throw new Error(`unknown path ${which}; known: ${Object.keys(specs).join(', ')}, ingest, stream`)
+  }
   const client = new Redis(redis.url)
   await client.config('SET', 'slowlog-log-slower-than', '1000')
   if (spec) {
@@ -74,6 +77,13 @@ try {
     await client.config('RESETSTAT')
     const r = await httpLoad(spec, { duration: seconds, connections: 100 })
     log(`${which}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`)
+  } else if (which === 'stream') {
+    await client.config('RESETSTAT')
+    const count = Number(process.env.BENCH_STREAM_MESSAGES ?? 100_000)
+    const r = await grpcLoad({
+      mode: 'bidi', target: 'score', address: ours.grpcAddress, streams: 8, count, window: 64, user: ADMIN_USER, password: ADMIN_PASSWORD
+    })
+    log(`stream: ${Math.round(r.msgsPerSec)} msgs/s, p50 ${r.p50} ms, p99 ${r.p99} ms`)
   } else {
     const users = Number(process.env.BENCH_USERS ?? 100_000)
     const store = createUsersStore(client)
