@@ -66,7 +66,14 @@ function counterBatches (ttlSec: number) {
     for (const batch of due.values()) {
       const args: Array<string | number> = [ttlSec]
       for (const [field, n] of batch.fields) args.push(field, n)
-      batch.script([batch.key], args).then(
+      // A call that throws instead of rejecting must still answer every waiting request.
+      let call: Promise<unknown>
+      try {
+        call = batch.script([batch.key], args)
+      } catch (err) {
+        call = Promise.reject(err)
+      }
+      call.then(
         () => { for (const [resolve] of batch.waiting) resolve() },
         (err: unknown) => { for (const [, reject] of batch.waiting) reject(err) })
     }
