@@ -47,9 +47,9 @@ export function legacyKey (oldKey: string): string | undefined {
 export interface AdCounts { impressions: number, ad_requests: number, no_fills: number }
 
 /**
- * Group commit of counters: `add(script, key, field)` joins the batch of this event-loop turn for that script and
- * key; at the end of the turn (setImmediate) each batch is one script call with ARGV `ttl, field, n, field, n…`, and
- * every add of the batch resolves or rejects with that call.
+ * Group commit of counters: `add(script, name, key, fields)` adds 1 to each field in the batch of this event-loop turn
+ * for that script (`name`) and key; at the end of the turn (setImmediate) each batch is one script call with ARGV
+ * `ttl, field, n, field, n…`, and every add of the batch resolves or rejects with that call.
  */
 function counterBatches (ttlSec: number) {
   interface Batch {
