@@ -288,8 +288,7 @@ export function createRedisStore ({ redis }: { redis: RedisClient }): SessionSto
   /** The members after `after` in its bucket (at most `take`), or undefined when its member is not there. */
   async function pageAfter (key: string, after: StartPosition, lo: string, take: number):
   Promise<string[] | undefined> {
-    const reply = await scripts.pageAfter([key], [memberOf(after), lo, take]) as [number, ...string[]] | null
-    return reply ? reply.slice(1) as string[] : undefined
+    return await scripts.pageAfter([key], [memberOf(after), lo, take]) as string[] | null ?? undefined
   }
 
   return { putEvents, completed, startsBetween, startsPage }

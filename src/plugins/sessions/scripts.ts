@@ -71,15 +71,12 @@ extend(KEYS[1], tonumber(ARGV[1]))
 
 // The starts listed after a cursor in its own day bucket, read in one step so that starts coming in meanwhile (they
 // rank above it) can't shift what "after" means. KEYS: the bucket. ARGV: the cursor's member, the window's lower
-// bound ('(' .. since µs), how many to list at most. Returns false when the member is not in the bucket, else
-// { how many in-window members rank below it, the first of them (up to the number asked) }.
+// bound ('(' .. since µs), how many to list at most. Returns false when the member is not in the bucket, else the
+// in-window members ranked below it (up to the number asked).
 export const PAGE_AFTER = `
 local rank = redis.call('ZREVRANK', KEYS[1], ARGV[1])
 if not rank then return false end
-local below = redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') - rank - 1
-local take = math.min(below, tonumber(ARGV[3]))
-if take <= 0 then return { below } end
-local out = redis.call('ZREVRANGE', KEYS[1], rank + 1, rank + take)
-table.insert(out, 1, below)
-return out
+local take = math.min(redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') - rank - 1, tonumber(ARGV[3]))
+if take <= 0 then return {} end
+return redis.call('ZREVRANGE', KEYS[1], rank + 1, rank + take)
 `
